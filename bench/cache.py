@@ -1,0 +1,91 @@
+"""On-disk cache of stage results, keyed by what produced them.
+
+A key hashes the data fingerprint, the entry and its parameters, the seed, the library
+versions and the source of the code that ran, so a change to any of them misses the cache
+instead of serving a stale result. Each entry is one .npz (arrays plus a JSON `meta`), written
+to a temporary file and renamed into place: a reader sees a whole entry or none, and a
+crashed or killed run leaves no half entry behind. Entries are never unpickled.
+"""
+
+import functools
+import hashlib
+import inspect
+import json
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+
+@functools.lru_cache(maxsize=None)
+def _file_hash(path: str) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
+def code_version(*objects) -> str:
+    """Hash of the source files that define `objects` (functions, classes or modules)."""
+    files = sorted({inspect.getsourcefile(o) for o in objects})
+    return hashlib.sha256("".join(_file_hash(f) for f in files).encode()).hexdigest()[:16]
+
+
+@functools.lru_cache(maxsize=None)
+def library_versions() -> dict:
+    import sklearn
+    import torch
+    return {"numpy": np.__version__, "sklearn": sklearn.__version__, "torch": torch.__version__}
+
+
+def make_key(**parts) -> str:
+    """A stable hash of `parts` (JSON-serialisable values, or their repr)."""
+    text = json.dumps({**parts, "versions": library_versions()}, sort_keys=True, default=repr)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+class Cache:
+    def __init__(self, root: Path):
+        self.root = Path(root)
+
+    def path(self, stage: str, key: str) -> Path:
+        return self.root / stage / f"{key}.npz"
+
+    def has(self, stage: str, key: str) -> bool:
+        """True when a readable entry exists; an unreadable one is deleted."""
+        return self.meta(stage, key) is not None
+
+    def meta(self, stage: str, key: str) -> dict | None:
+        return self._read(stage, key, arrays=False)
+
+    def load(self, stage: str, key: str) -> tuple[dict, dict] | None:
+        """(arrays, meta), or None when absent or corrupt (a corrupt entry is deleted)."""
+        return self._read(stage, key, arrays=True)
+
+    def _read(self, stage, key, arrays):
+        path = self.path(stage, key)
+        try:
+            with np.load(path, allow_pickle=False) as archive:
+                meta = json.loads(archive["__meta__"].tobytes())
+                if not arrays:
+                    return meta
+                return {k: archive[k] for k in archive.files if k != "__meta__"}, meta
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):
+            path.unlink(missing_ok=True)  # torn or damaged: recompute rather than trust it
+            return None
+
+    def save(self, stage: str, key: str, arrays: dict, meta: dict) -> None:
+        path = self.path(stage, key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {**arrays, "__meta__": np.frombuffer(json.dumps(meta).encode(), np.uint8)}
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{key}.", suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as f:
+                np.savez(f, **payload)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

@@ -1,0 +1,173 @@
+"""Runs a grid as a tree of shared stages: each encoder trained once, each (encoder, reducer)
+embedding computed once, clustering fanned out to the full product. Stages already in the
+cache are skipped; the rest run in parallel through joblib.
+"""
+
+import contextlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from joblib import Parallel, delayed, parallel_config
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+import bench.scoring
+import bench.stages
+import models.base
+import models.train
+from bench import stages
+from bench.cache import Cache, code_version, make_key
+from bench.data import Dataset
+from bench.grids import Combo, Grid, Spec
+from clusterers import CLUSTERERS
+from models import MODELS
+from reducers import REDUCERS
+
+
+@dataclass
+class Outcome:
+    """What one combo produced: its labels (None if a stage failed) and its stage records."""
+    combo: Combo
+    records: dict = field(default_factory=dict)  # stage -> stages.Record
+    labels: np.ndarray | None = None
+    silhouette: float = float("nan")
+
+    @property
+    def status(self) -> str:
+        for stage in ("encode", "reduce", "cluster"):
+            record = self.records.get(stage)
+            if record is not None and not record.ok:
+                return f"{stage} failed: {record.error}"
+        return "ok" if self.labels is not None else "not run: a cache entry vanished mid-run"
+
+
+def stage_keys(grid: Grid, dataset: Dataset, *, n_clusters: int, seed: int):
+    """Cache keys of every encoder, (encoder, reducer) and combo, from what produces them."""
+    enc, red, clu = {}, {}, {}
+    in_channels = dataset.x.shape[1]
+    for e in grid.encoders:
+        factory = MODELS.get(e.name).factory
+        enc[e] = make_key(stage="encode", data=dataset.fingerprint, entry=e.name, params=e.params,
+                          in_channels=in_channels, seed=seed,
+                          code=code_version(factory, models.train, models.base, bench.stages))
+    for e in grid.encoders:
+        for r in grid.reducers:
+            factory = REDUCERS.get(r.name).factory
+            red[e, r] = make_key(stage="reduce", upstream=enc[e], entry=r.name, params=r.params,
+                                 seed=seed, code=code_version(factory, bench.stages))
+    for combo in grid.combos():
+        factory = CLUSTERERS.get(combo.clusterer.name).factory
+        clu[combo] = make_key(stage="cluster", upstream=red[combo.encoder, combo.reducer],
+                              entry=combo.clusterer.name, params=combo.clusterer.params,
+                              n_clusters=n_clusters, seed=seed,
+                              code=code_version(factory, bench.stages, bench.scoring))
+    return enc, red, clu
+
+
+def _gpu_devices() -> list[str]:
+    import torch
+    return [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+
+
+class Executor:
+    def __init__(self, cache: Cache, *, jobs: int = 1, backend: str = "loky", console=None):
+        self.cache, self.jobs, self.backend, self.console = cache, jobs, backend, console
+        self.cache_hits = 0
+        self.computed = 0
+
+    def _progress(self):
+        if self.console is None:
+            return contextlib.nullcontext(None)
+        return Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
+                        TimeElapsedColumn(), console=self.console, transient=False)
+
+    def _map(self, description: str, calls: list, progress) -> list:
+        """Run `calls` (delayed tasks) with a progress bar; results in any order, flattened."""
+        task = progress.add_task(description, total=len(calls)) if progress else None
+        if not calls:
+            return []
+        if self.jobs == 1:
+            results = (fn(*args, **kwargs) for fn, args, kwargs in calls)
+        else:
+            results = Parallel(n_jobs=min(self.jobs, len(calls)), return_as="generator_unordered")(calls)
+        out = []
+        for result in results:
+            out.extend(result if isinstance(result, list) else [result])
+            if progress:
+                progress.advance(task)
+        return out
+
+    def _todo(self, stage: str, keys: dict) -> dict:
+        """The entries of `keys` whose result is not in the cache yet."""
+        todo = {item: key for item, key in keys.items() if not self.cache.has(stage, key)}
+        self.cache_hits += len(set(keys.values())) - len(set(todo.values()))
+        return todo
+
+    def run(self, grid: Grid, dataset: Dataset, *, n_clusters: int, seed: int) -> list[Outcome]:
+        enc, red, clu = stage_keys(grid, dataset, n_clusters=n_clusters, seed=seed)
+        root = self.cache.root
+        records: dict[str, stages.Record] = {}
+        with parallel_config(backend=self.backend), self._progress() as progress:
+            todo = self._todo("encode", enc)
+            records |= {r.key: r for r in self._map("encode (train encoders)",
+                                                   self._encode_calls(todo, dataset, seed, progress),
+                                                   progress)}
+            ok = {e for e in grid.encoders if records.get(enc[e], _cached).ok}
+            todo = self._todo("reduce", {er: k for er, k in red.items() if er[0] in ok})
+            calls = [delayed(stages.reduce)(r, enc[e], key, root, seed=seed) for (e, r), key in todo.items()]
+            records |= {r.key: r for r in self._map("reduce (embed)", calls, progress)}
+            ok = {er for er, k in red.items() if er[0] in ok and records.get(k, _cached).ok}
+            todo = self._todo("cluster", {c: k for c, k in clu.items() if (c.encoder, c.reducer) in ok})
+            calls = [delayed(stages.cluster)(c.clusterer, red[c.encoder, c.reducer], key, root,
+                                             n_clusters=n_clusters, seed=seed)
+                     for c, key in todo.items()]
+            records |= {r.key: r for r in self._map("cluster (fan out)", calls, progress)}
+        self.computed = sum(not r.cached for r in records.values())
+        return [self._outcome(c, enc, red, clu, records) for c in grid.combos()]
+
+    def _encode_calls(self, todo: dict, dataset: Dataset, seed: int, progress) -> list:
+        root, x = self.cache.root, dataset.x
+        gpus = _gpu_devices()
+        if gpus:  # one task per device at a time: each device trains its share in sequence
+            shares = [[(s, k) for s, k in list(todo.items())[i::len(gpus)]] for i in range(len(gpus))]
+            return [delayed(stages.encode_group)(share, x, root, seed=seed, device=device)
+                    for share, device in zip(shares, gpus) if share]
+        calls = []
+        for spec, key in todo.items():
+            on_epoch = self._epoch_bar(spec, progress) if self.jobs == 1 else None
+            calls.append(delayed(stages.encode)(spec, x, key, root, seed=seed, on_epoch=on_epoch))
+        return calls
+
+    @staticmethod
+    def _epoch_bar(spec: Spec, progress):
+        """Per-epoch progress for in-process training (workers can't draw on our console)."""
+        if progress is None:
+            return None
+        epochs = MODELS.create(spec.name, **spec.kwargs).epochs
+        task = progress.add_task(f"  train {spec.label}"[:28], total=epochs or 1, visible=epochs > 0)
+
+        def on_epoch(epoch: int, loss: float):
+            progress.update(task, completed=epoch + 1,
+                            description=f"  train {spec.label[:12]} loss {loss:.4f}")
+        return on_epoch
+
+    def _outcome(self, combo: Combo, enc, red, clu, records) -> Outcome:
+        outcome = Outcome(combo)
+        for stage, key in (("encode", enc[combo.encoder]),
+                           ("reduce", red[combo.encoder, combo.reducer]), ("cluster", clu[combo])):
+            record = records.get(key)
+            if record is None:
+                meta = self.cache.meta(stage, key)
+                if meta is None:  # an upstream stage failed, so this one never ran
+                    break
+                record = stages.Record(stage, key, True, meta["seconds"], cached=True)
+            outcome.records[stage] = record
+            if not record.ok:
+                break
+        else:
+            arrays, meta = self.cache.load("cluster", clu[combo])
+            outcome.labels, outcome.silhouette = arrays["x"], meta["silhouette"]
+        return outcome
+
+
+_cached = stages.Record("", "", True, cached=True)  # a stage served from the cache succeeded

@@ -1,0 +1,60 @@
+"""Run folders: everything is written into a hidden staging folder and renamed into place at the
+end, so a run folder either holds a finished run's files or does not exist."""
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.errors import UserError
+
+
+def check_writable(out: Path) -> None:
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise UserError(f"{out}: cannot create output folder ({e.strerror})") from None
+    if not out.is_dir() or not os.access(out, os.W_OK | os.X_OK):
+        raise UserError(f"{out}: output folder is not writable")
+
+
+class RunFolder:
+    def __init__(self, out: Path, grid_name: str):
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        name, n = f"{stamp}-{Path(grid_name).stem}", 1
+        while (out / name).exists():
+            n += 1
+            name = f"{stamp}-{Path(grid_name).stem}-{n}"
+        self.path = out / name
+        self.staging = out / f".{name}.partial"
+        self.staging.mkdir(parents=True)
+
+    def write_submission(self, labels: np.ndarray) -> None:
+        # exactly as the seed tutorial writes it
+        pd.DataFrame({"id": np.arange(len(labels)), "label": labels}).to_csv(
+            self.staging / "submission.csv", index=False)
+
+    def write_table(self, name: str, table: pd.DataFrame) -> None:
+        table.to_csv(self.staging / name, index=False, float_format="%.6f")
+
+    def write_json(self, name: str, data: dict) -> None:
+        (self.staging / name).write_text(json.dumps(data, indent=2, default=_plain) + "\n")
+
+    def commit(self) -> Path:
+        os.replace(self.staging, self.path)
+        return self.path
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def _plain(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, tuple)):
+        return list(value)
+    return str(value)

@@ -1,0 +1,120 @@
+"""Grids: which registry entries (with parameters) take part in a run.
+
+The combos of a grid are the cartesian product encoders x reducers x clusterers. A grid is
+named (`seed`, `quick`, `full`) or read from a TOML file:
+
+    encoders   = ["baseline", {name = "baseline", epochs = 5}]
+    reducers   = ["pca32", {name = "pca50w", whiten = false, label = "pca50"}]
+    clusterers = ["kmeans", "gmm"]
+"""
+
+import itertools
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bench.errors import UserError, unknown_name
+from bench.registry import Registry
+from clusterers import CLUSTERERS
+from models import MODELS
+from reducers import REDUCERS
+
+STAGES = {"encoders": MODELS, "reducers": REDUCERS, "clusterers": CLUSTERERS}
+
+
+@dataclass(frozen=True)
+class Spec:
+    """One registry entry with its parameter overrides."""
+    name: str
+    params: tuple = ()  # sorted (key, value) pairs, hashable
+    label: str = ""
+
+    def __post_init__(self):
+        if not self.label:
+            args = ",".join(f"{k}={v}" for k, v in self.params)
+            object.__setattr__(self, "label", f"{self.name}({args})" if args else self.name)
+
+    @property
+    def kwargs(self) -> dict:
+        return dict(self.params)
+
+    def with_params(self, **extra) -> "Spec":
+        return Spec(self.name, tuple(sorted({**self.kwargs, **extra}.items())))
+
+
+@dataclass(frozen=True)
+class Combo:
+    encoder: Spec
+    reducer: Spec
+    clusterer: Spec
+
+    @property
+    def label(self) -> str:
+        return f"{self.encoder.label} | {self.reducer.label} | {self.clusterer.label}"
+
+
+@dataclass
+class Grid:
+    name: str
+    encoders: list[Spec] = field(default_factory=list)
+    reducers: list[Spec] = field(default_factory=list)
+    clusterers: list[Spec] = field(default_factory=list)
+
+    def combos(self) -> list[Combo]:
+        return [Combo(*c) for c in itertools.product(self.encoders, self.reducers, self.clusterers)]
+
+
+def _everything(registry: Registry) -> list[Spec]:
+    return [Spec(name) for name in registry.names()]
+
+
+NAMED_GRIDS = {
+    "seed": lambda: Grid("seed", [Spec("baseline")], [Spec("pca32")], [Spec("kmeans")]),
+    "quick": lambda: Grid("quick", [Spec("baseline"), Spec("pixels")],
+                          [Spec("pca32"), Spec("pca50w")],
+                          [Spec("kmeans"), Spec("gmm"), Spec("ward")]),
+    "full": lambda: Grid("full", *(_everything(r) for r in STAGES.values())),
+}
+
+
+def _spec(item, registry: Registry, source: str) -> Spec:
+    if isinstance(item, str):
+        item = {"name": item}
+    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
+        raise UserError(f"{source}: each {registry.kind} must be a name or a table with 'name', got {item!r}")
+    params = {k: v for k, v in item.items() if k not in ("name", "label")}
+    entry = registry.get(item["name"])
+    for key in params:
+        if not entry.accepts(key):
+            raise UserError(f"{source}: {registry.kind} {entry.name!r} takes no parameter {key!r}")
+    return Spec(entry.name, tuple(sorted(params.items())), item.get("label", ""))
+
+
+def read_grid_file(path: Path) -> Grid:
+    try:
+        table = tomllib.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as e:
+        raise UserError(f"{path}: cannot read grid file ({e})") from None
+    except tomllib.TOMLDecodeError as e:
+        raise UserError(f"{path}: not valid TOML ({e})") from None
+    unknown = set(table) - set(STAGES) - {"name"}
+    if unknown:
+        raise UserError(f"{path}: unknown key {sorted(unknown)[0]!r}; a grid has {', '.join(STAGES)}")
+    lists = {}
+    for key, registry in STAGES.items():
+        items = table.get(key)
+        if not isinstance(items, list) or not items:
+            raise UserError(f"{path}: '{key}' must be a non-empty list of {registry.kind} names")
+        lists[key] = [_spec(item, registry, str(path)) for item in items]
+    return Grid(table.get("name", path.stem), **lists)
+
+
+def resolve_grid(name: str) -> Grid:
+    """A named grid, or a grid read from a TOML file path."""
+    if name in NAMED_GRIDS:
+        return NAMED_GRIDS[name]()
+    if name.endswith(".toml") or Path(name).exists():
+        if not Path(name).is_file():
+            raise UserError(f"{name}: no such grid file")
+        return read_grid_file(Path(name))
+    raise unknown_name("grid", name, [*NAMED_GRIDS, "or a .toml file"])

@@ -1,0 +1,58 @@
+"""The leaderboard: one row per combo with its label-free scores, ranked by the combined score.
+
+Ground truth, when known, adds ACC/NMI/ARI columns after the ranking is made; it never
+changes the order.
+"""
+
+import numpy as np
+import pandas as pd
+
+from bench import scoring
+from bench.executor import Outcome
+
+TIME_COLUMNS = ["encode_s", "reduce_s", "cluster_s"]
+
+
+def build(outcomes: list[Outcome], truth: np.ndarray | None = None) -> pd.DataFrame:
+    rows = []
+    for o in outcomes:
+        found = scoring.n_clusters_found(o.labels) if o.labels is not None else 0
+        status = o.status
+        if status == "ok" and found < 2:
+            status = f"degenerate: {found} cluster"
+        rows.append({
+            "combo": o.combo.label, "encoder": o.combo.encoder.label,
+            "reducer": o.combo.reducer.label, "clusterer": o.combo.clusterer.label,
+            "clusters": found, "noise": float(np.mean(o.labels < 0)) if o.labels is not None else np.nan,
+            "silhouette": o.silhouette if status == "ok" else np.nan,
+            **{f"{s}_s": o.records[s].seconds if s in o.records else np.nan
+               for s in ("encode", "reduce", "cluster")},
+            "status": status,
+        })
+    table = pd.DataFrame(rows)
+    usable = (table["status"] == "ok").to_numpy()
+    labels = [o.labels for o, u in zip(outcomes, usable) if u]
+    table["agreement"] = np.nan
+    table.loc[usable, "agreement"] = scoring.agreement(labels)
+    table["score"] = scoring.combined(table["silhouette"], table["agreement"])
+    table.loc[~usable, "score"] = np.nan
+    if truth is not None:
+        for name in ("acc", "nmi", "ari"):
+            table[name] = np.nan
+        for i, o in enumerate(outcomes):
+            if usable[i]:
+                for name, value in scoring.external(truth, o.labels).items():
+                    table.loc[i, name] = value
+    # best score first; ties and failures in a fixed order, so reruns give the same file
+    table = table.sort_values(["score", "combo"], ascending=[False, True], na_position="last",
+                              kind="stable").reset_index(drop=True)
+    table.insert(0, "rank", np.arange(1, len(table) + 1))
+    order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "noise",
+             *TIME_COLUMNS, "status", "encoder", "reducer", "clusterer"]
+    return table[order + [c for c in ("acc", "nmi", "ari") if c in table]]
+
+
+def outcome_order(table: pd.DataFrame, outcomes: list[Outcome]) -> list[Outcome]:
+    """The outcomes in leaderboard order."""
+    by_label = {o.combo.label: o for o in outcomes}
+    return [by_label[label] for label in table["combo"]]

@@ -1,0 +1,62 @@
+"""One registry mechanism for models, reducers and clusterers (timm-style).
+
+An entry is a name, a factory and its default parameters. `create(name, **params)` calls the
+factory with the defaults overridden by `params`; `names()` lists the entries.
+"""
+
+import inspect
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from bench.errors import UserError, unknown_name
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    factory: Callable
+    defaults: dict = field(default_factory=dict)
+    summary: str = ""
+
+    def accepts(self, param: str) -> bool:
+        signature = inspect.signature(self.factory)
+        return param in signature.parameters or any(
+            p.kind is p.VAR_KEYWORD for p in signature.parameters.values())
+
+
+class Registry:
+    def __init__(self, kind: str):
+        self.kind = kind
+        self._entries: dict[str, Entry] = {}
+
+    def register(self, name: str, factory: Callable | None = None, *, summary: str = "",
+                 **defaults: Any):
+        """Register `factory` under `name`; usable as a decorator or as a plain call."""
+        def add(fn: Callable) -> Callable:
+            if name in self._entries:
+                raise ValueError(f"{self.kind} {name!r} is registered twice")
+            doc = summary or (inspect.getdoc(fn) or "").split("\n")[0]
+            self._entries[name] = Entry(name, fn, dict(defaults), doc)
+            return fn
+        return add(factory) if factory is not None else add
+
+    def get(self, name: str) -> Entry:
+        if name not in self._entries:
+            raise unknown_name(self.kind, name, self.names())
+        return self._entries[name]
+
+    def create(self, name: str, **params: Any):
+        entry = self.get(name)
+        unknown = [p for p in params if not entry.accepts(p)]
+        if unknown:
+            raise UserError(f"{self.kind} {name!r} takes no parameter {unknown[0]!r}")
+        return entry.factory(**{**entry.defaults, **params})
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self._entries
+
+    def __iter__(self):
+        return iter(self._entries[n] for n in self.names())

@@ -1,0 +1,203 @@
+"""`python -m bench.run`: run a grid of (encoder, reducer, clusterer) combos on a set of images,
+rank them without labels, and export a majority-vote ensemble as the submission."""
+
+import argparse
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from bench import __version__
+from bench.errors import UserError
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be 1 or more")
+    return value
+
+
+def _non_negative(text: str) -> int:
+    return _positive(text) if text.strip() != "0" else 0
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="python -m bench.run", description=__doc__,
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument("--data", help="images: .npy (N,H,W,C), .npz with 'x' (and optional 'y'), or a "
+                   "folder of PNG/JPEG; default release/trainX.npy if present, else the embedded "
+                   "scikit-learn digits")
+    p.add_argument("--labels", help="ground truth (.npy, .npz 'y', .csv): external metrics only, "
+                   "never used for fitting, ranking or voting")
+    p.add_argument("--n-clusters", type=_positive, help="clusters to find; default: the class count "
+                   "when labels are known, else 2")
+    p.add_argument("--grid", default="quick", help="named grid (seed, quick, full) or a .toml file")
+    p.add_argument("--seed", type=int, default=0, help="seed for every stage; same seed, same results")
+    p.add_argument("--epochs", type=_positive, help="override training epochs of every trainable encoder")
+    p.add_argument("--out", default="results", help="folder for run folders and the cache")
+    p.add_argument("--cache", help="stage cache folder (default OUT/cache)")
+    p.add_argument("--known-zeros", type=_non_negative, default=5,
+                   help="the first N images are class 0: the submission is relabelled so that "
+                   "most of them are 0; 0 turns it off")
+    p.add_argument("--top-k", type=_positive, default=5, help="ensemble members: the top K combos")
+    p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
+                   help="parallel workers (each single-threaded)")
+    p.add_argument("--backend", default="loky",
+                   help="joblib backend: loky (processes), threading, multiprocessing")
+    p.add_argument("--list", action="store_true", help="list the registries and grids, then exit")
+    p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    return p
+
+
+def list_registries(console) -> None:
+    from rich.table import Table
+    from bench.grids import NAMED_GRIDS, STAGES
+    for kind, registry in STAGES.items():
+        table = Table(title=kind, title_justify="left")
+        table.add_column("name")
+        table.add_column("defaults")
+        table.add_column("what it is")
+        for entry in registry:
+            defaults = ", ".join(f"{k}={v}" for k, v in entry.defaults.items())
+            table.add_row(entry.name, defaults, entry.summary)
+        console.print(table)
+    table = Table(title="grids", title_justify="left")
+    for column in ("name", "encoders", "reducers", "clusterers", "combos"):
+        table.add_column(column)
+    for name, make in NAMED_GRIDS.items():
+        grid = make()
+        table.add_row(name, *(", ".join(s.label for s in specs) for specs in
+                              (grid.encoders, grid.reducers, grid.clusterers)), str(len(grid.combos())))
+    console.print(table)
+
+
+def prepare(args):
+    """Everything that can be wrong with the input, checked before any training."""
+    from bench.data import load_dataset
+    from bench.export import check_writable
+    from bench.grids import resolve_grid
+    from models import MODELS
+
+    grid = resolve_grid(args.grid)
+    if args.epochs is not None:
+        grid.encoders = [s.with_params(epochs=args.epochs) if MODELS.create(s.name, **s.kwargs).epochs
+                         else s for s in grid.encoders]
+    dataset = load_dataset(args.data, args.labels)
+    n, c, h, w = dataset.x.shape
+    for spec in grid.encoders:
+        multiple = MODELS.create(spec.name, in_channels=c, **spec.kwargs).input_multiple
+        if h % multiple or w % multiple:
+            raise UserError(f"{dataset.source}: images are {h}x{w}; encoder {spec.label!r} needs "
+                            f"height and width that are multiples of {multiple}")
+    k = args.n_clusters or dataset.n_classes or 2
+    if not 2 <= k < n:
+        raise UserError(f"--n-clusters {k}: need 2 <= clusters < number of images ({n})")
+    if args.known_zeros > n:
+        raise UserError(f"--known-zeros {args.known_zeros}: more than the {n} images")
+    if args.backend not in ("loky", "threading", "multiprocessing"):
+        raise UserError(f"--backend {args.backend!r}: use loky, threading or multiprocessing")
+    check_writable(Path(args.out))
+    return grid, dataset, k
+
+
+def run(args, console) -> int:
+    import bench.ensemble as ensemble
+    from bench import leaderboard, scoring
+    from bench.cache import Cache, library_versions
+    from bench.console import leaderboard_table
+    from bench.executor import Executor
+    from bench.export import RunFolder
+
+    started = time.perf_counter()
+    grid, dataset, k = prepare(args)
+    n, c, h, w = dataset.x.shape
+    combos = grid.combos()
+    console.print(f"[bold]data[/] {dataset.source}: {n} images {h}x{w}x{c}, "
+                  f"{k} clusters{', ground truth known' if dataset.y is not None else ''}")
+    console.print(f"[bold]grid[/] {grid.name}: {len(grid.encoders)} encoders x {len(grid.reducers)} "
+                  f"reducers x {len(grid.clusterers)} clusterers = {len(combos)} combos, "
+                  f"{args.jobs} jobs ({args.backend})")
+
+    cache = Cache(Path(args.cache) if args.cache else Path(args.out) / "cache")
+    executor = Executor(cache, jobs=args.jobs, backend=args.backend,
+                        console=None if args.quiet else console)
+    outcomes = executor.run(grid, dataset, n_clusters=k, seed=args.seed)
+    stages_s = time.perf_counter() - started
+    total = sum(len(set(keys)) for keys in (grid.encoders, [(e, r) for e in grid.encoders
+                                                              for r in grid.reducers], combos))
+    console.print(f"[bold]cache[/] {executor.cache_hits} of {total} stages served from {cache.root}, "
+                  f"{executor.computed} computed")
+
+    table = leaderboard.build(outcomes, dataset.y)
+    ranked = leaderboard.outcome_order(table, outcomes)
+    usable = [(row, o) for row, o in zip(table.itertuples(), ranked) if row.status == "ok"]
+    if not usable:
+        console.print(leaderboard_table(table, args.top_k))
+        raise UserError("every combo failed; see the status column above")
+    members = [(row, o) for row, o in usable if row.clusters == k][:args.top_k]
+    skipped = [row.combo for row, o in usable[:args.top_k] if row.clusters != k]
+    if not members:
+        raise UserError(f"no combo found exactly {k} clusters; nothing to vote on")
+    labels, agreements = ensemble.majority_vote([o.labels for _, o in members], k, args.known_zeros)
+
+    console.print(leaderboard_table(table, args.top_k))
+    console.print(f"[bold]ensemble[/] majority vote of {len(members)} combos"
+                  + (f"; skipped (cluster count != {k}): {', '.join(skipped)}" if skipped else ""))
+    for (row, _), agree in zip(members, agreements):
+        console.print(f"  #{row.rank} {row.combo}: agrees with the vote on {agree:.1%} of images")
+    metrics = scoring.external(dataset.y, labels) if dataset.y is not None else None
+    if metrics:
+        console.print("[bold]ensemble vs ground truth[/] " +
+                      "  ".join(f"{name.upper()} {value:.4f}" for name, value in metrics.items()))
+
+    folder = RunFolder(Path(args.out), grid.name)
+    try:
+        folder.write_submission(labels)
+        folder.write_table("leaderboard.csv", table)
+        folder.write_json("run.json", {
+            "args": vars(args), "bench": __version__, "python": platform.python_version(),
+            "versions": library_versions(),
+            "data": {"source": dataset.source, "shape": [n, h, w, c], "fingerprint": dataset.fingerprint,
+                     "n_clusters": k, "ground_truth": dataset.y is not None},
+            "grid": {"name": grid.name, "combos": len(combos)},
+            "cache": {"path": str(cache.root), "hits": executor.cache_hits, "computed": executor.computed},
+            "ensemble": {"members": [row.combo for row, _ in members], "skipped": skipped,
+                         "agreement_with_vote": agreements, "metrics": metrics},
+            "timings_s": {"stages": round(stages_s, 3), "total": round(time.perf_counter() - started, 3)},
+        })
+        path = folder.commit()
+    except BaseException:
+        folder.discard()
+        raise
+    console.print(f"[bold]wrote[/] {path}/ submission.csv, leaderboard.csv, run.json "
+                  f"({time.perf_counter() - started:.1f} s)")
+    return 0
+
+
+def main(argv=None) -> int:
+    from bench.console import make_console
+    args = parser().parse_args(argv)
+    console = make_console(args.quiet)
+    try:
+        if args.list:
+            list_registries(console)
+            return 0
+        return run(args, console)
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished stages are kept in the cache; rerun to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""The three stage tasks (encode, reduce, cluster), as run inside a joblib worker.
+
+Each task reads its input from the cache, writes its result to the cache and returns only a
+small record, so workers on any backend (local processes, a dask cluster sharing the cache
+path) exchange nothing big. Every task runs single-threaded: BLAS and torch reductions change
+in the last bits with the thread count, and one thread per task makes the results independent
+of `--jobs` while jobs x threads never exceeds the cores.
+"""
+
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from bench.cache import Cache
+from bench.grids import Spec
+
+
+@dataclass(frozen=True)
+class Record:
+    stage: str
+    key: str
+    ok: bool
+    seconds: float = 0.0
+    cached: bool = False
+    error: str = ""
+
+
+def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
+    cache = Cache(cache_root)
+    meta = cache.meta(stage, key)
+    if meta is not None:  # another run or worker may have finished it meanwhile
+        return Record(stage, key, True, meta["seconds"], cached=True)
+    import torch
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    try:
+        with threadpool_limits(1):
+            arrays, meta = compute(cache)
+    except Exception as e:  # one failing stage must not stop the run: record it
+        last = traceback.extract_tb(e.__traceback__)[-1]
+        where = f" ({Path(last.filename).name}:{last.lineno})"
+        return Record(stage, key, False, error=f"{type(e).__name__}: {e}".split("\n")[0] + where)
+    seconds = time.perf_counter() - start
+    cache.save(stage, key, arrays, {**meta, "seconds": seconds})
+    return Record(stage, key, True, seconds)
+
+
+def _input(cache: Cache, stage: str, key: str) -> np.ndarray:
+    loaded = cache.load(stage, key)
+    if loaded is None:
+        raise RuntimeError(f"{stage} result {key} vanished from the cache")
+    return loaded[0]["x"]
+
+
+def _check_matrix(x: np.ndarray, n: int, what: str) -> np.ndarray:
+    if x.ndim != 2 or len(x) != n:
+        raise ValueError(f"{what} has shape {x.shape}, expected ({n}, d)")
+    if not np.isfinite(x).all():
+        raise ValueError(f"{what} contains NaN or inf")
+    return x.astype(np.float32, copy=False)
+
+
+def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: int,
+           device: str = "cpu", on_epoch=None) -> Record:
+    def compute(cache):
+        import torch
+        from models import MODELS
+        from models.train import fit_encoder
+        torch.manual_seed(seed)  # the weights' initialisation
+        model = MODELS.create(spec.name, in_channels=images.shape[1], **spec.kwargs)
+        latent, history = fit_encoder(model, np.array(images), seed=seed,
+                                      device=torch.device(device), on_epoch=on_epoch)
+        latent = _check_matrix(latent, len(images), "latent")
+        return {"x": latent}, {"loss_history": history, "device": device}
+    return _run("encode", key, cache_root, compute)
+
+
+def encode_group(jobs: list[tuple[Spec, str]], images: np.ndarray, cache_root: Path, *,
+                 seed: int, device: str) -> list[Record]:
+    """Several encoders one after another on one device (one task per GPU at a time)."""
+    return [encode(spec, images, key, cache_root, seed=seed, device=device) for spec, key in jobs]
+
+
+def reduce(spec: Spec, upstream: str, key: str, cache_root: Path, *, seed: int) -> Record:
+    def compute(cache):
+        from reducers import REDUCERS
+        latent = _input(cache, "encode", upstream)
+        embedding = REDUCERS.create(spec.name, seed=seed, **spec.kwargs).fit_transform(latent)
+        return {"x": _check_matrix(np.asarray(embedding), len(latent), "embedding")}, {}
+    return _run("reduce", key, cache_root, compute)
+
+
+def cluster(spec: Spec, upstream: str, key: str, cache_root: Path, *, n_clusters: int,
+            seed: int) -> Record:
+    def compute(cache):
+        from bench.scoring import silhouette
+        from clusterers import CLUSTERERS
+        embedding = _input(cache, "reduce", upstream)
+        estimator = CLUSTERERS.create(spec.name, n_clusters=n_clusters, seed=seed, **spec.kwargs)
+        labels = np.asarray(estimator.fit_predict(embedding))
+        if labels.shape != (len(embedding),) or labels.dtype.kind not in "iu":
+            raise ValueError(f"labels have shape {labels.shape} and dtype {labels.dtype}, "
+                             f"expected ({len(embedding)},) integers")
+        # silhouette here, where the embedding is already in memory
+        return {"x": labels.astype(np.int64)}, {"silhouette": silhouette(embedding, labels, seed=seed)}
+    return _run("cluster", key, cache_root, compute)

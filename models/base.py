@@ -1,0 +1,26 @@
+"""The encoder contract: `forward(x) -> (latent, reconstruction)`, a named loss, training defaults."""
+
+import torch.nn.functional as F
+from torch import nn
+
+LOSSES = {"l1": F.l1_loss, "mse": F.mse_loss}
+
+
+class Autoencoder(nn.Module):
+    """Base for every encoder. Subclasses build layers and implement `forward`.
+
+    `input_multiple`: height and width must be multiples of it (stride-2 layers that the decoder
+    must undo exactly). `epochs = 0` means nothing to train (a fixed feature encoder).
+    """
+
+    input_multiple = 1
+
+    def __init__(self, *, loss: str = "l1", epochs: int = 20, lr: float = 1e-3,
+                 batch_size: int = 32):
+        super().__init__()
+        if loss not in LOSSES:
+            raise ValueError(f"loss must be one of {sorted(LOSSES)}, not {loss!r}")
+        self.loss, self.epochs, self.lr, self.batch_size = loss, epochs, lr, batch_size
+
+    def loss_fn(self, x, latent, reconstruction):
+        return LOSSES[self.loss](reconstruction, x)

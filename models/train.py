@@ -1,0 +1,61 @@
+"""The one training loop every encoder shares, and batched encoding.
+
+The data is moved to the device once and indexed with a seeded permutation per epoch: the
+same batches as the seed's shuffled DataLoader, without a Python loader in the hot loop.
+"""
+
+from typing import Callable
+
+import numpy as np
+import torch
+
+from models.base import Autoencoder
+
+
+def pick_device(index: int = 0) -> torch.device:
+    """CUDA device `index` (modulo the count) when CUDA is present, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda", index % torch.cuda.device_count())
+    return torch.device("cpu")
+
+
+def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
+          on_epoch: Callable[[int, float], None] | None = None) -> list[float]:
+    """Train `model` on `x` (already on the model's device). Returns the mean loss per epoch."""
+    if model.epochs == 0 or not any(p.requires_grad for p in model.parameters()):
+        return []
+    optimizer = torch.optim.Adam(model.parameters(), lr=model.lr)
+    generator = torch.Generator().manual_seed(seed)
+    history = []
+    model.train()
+    for epoch in range(model.epochs):
+        total = torch.zeros((), device=x.device)
+        for idx in torch.randperm(len(x), generator=generator).split(model.batch_size):
+            batch = x[idx.to(x.device)]
+            latent, reconstruction = model(batch)
+            loss = model.loss_fn(batch, latent, reconstruction)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            total += loss.detach() * len(batch)
+        history.append(float(total) / len(x))  # one host sync per epoch, not per batch
+        if on_epoch:
+            on_epoch(epoch, history[-1])
+    return history
+
+
+@torch.no_grad()
+def encode(model: Autoencoder, x: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
+    """Latents of `x` as a float32 (N, D) array, in input order."""
+    model.eval()
+    parts = [model(batch)[0].reshape(len(batch), -1).cpu() for batch in x.split(batch_size)]
+    return torch.cat(parts).numpy().astype(np.float32, copy=False)
+
+
+def fit_encoder(model: Autoencoder, images: np.ndarray, *, seed: int, device: torch.device,
+                on_epoch: Callable[[int, float], None] | None = None):
+    """Train `model` on float32 NCHW `images`, then encode them: (latents, loss history)."""
+    model = model.to(device)
+    x = torch.from_numpy(images).to(device)
+    history = train(model, x, seed=seed, on_epoch=on_epoch)
+    return encode(model, x), history

@@ -1,0 +1,29 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from bench.run import main
+
+
+@pytest.fixture(scope="session")
+def digits_npz(tmp_path_factory):
+    """A small real dataset: 300 handwritten digits (8x8 uint8) with their labels."""
+    digits = load_digits()
+    x = np.round(digits.images[:300] * (255 / 16)).astype(np.uint8)[..., None]
+    path = tmp_path_factory.mktemp("data") / "digits300.npz"
+    np.savez(path, x=x, y=digits.target[:300])
+    return path
+
+
+@pytest.fixture
+def run_cli(tmp_path, capsys):
+    """Run `python -m bench.run` in-process; returns (exit code, stdout, stderr)."""
+    def run(*args, out=None):
+        code = main([*map(str, args), "--out", str(out or tmp_path / "results")])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+    return run
+
+
+def run_dirs(out):
+    return sorted(p for p in out.iterdir() if p.is_dir() and p.name != "cache")

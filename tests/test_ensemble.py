@@ -1,0 +1,58 @@
+import numpy as np
+
+from bench.ensemble import align, compact, majority_vote, orient, vote
+
+
+def test_align_finds_the_permutation():
+    reference = np.array([0, 0, 1, 1, 2, 2])
+    permuted = np.array([2, 2, 0, 0, 1, 1])
+    assert align(permuted, reference, 3).tolist() == reference.tolist()
+
+
+def test_align_keeps_noise():
+    assert align(np.array([1, 1, -1, 0]), np.array([0, 0, 1, 1]), 2).tolist() == [0, 0, -1, 1]
+
+
+def test_compact_renames_ids():
+    assert compact(np.array([7, 3, -1, 7])).tolist() == [1, 0, -1, 1]
+
+
+def test_vote_majority_and_ties_to_the_higher_ranked():
+    best = np.array([0, 0, 1, 1])
+    second = np.array([1, 0, 0, 1])
+    third = np.array([1, 0, 1, 0])
+    assert vote([best, second, third], 2).tolist() == [1, 0, 1, 1]
+    # two members: every disagreement is a tie, and the best member wins it
+    assert vote([best, second], 2).tolist() == best.tolist()
+    # a tie between labels the best member did not vote for goes to the next member's choice
+    assert vote([np.array([0]), np.array([1]), np.array([2]), np.array([1]), np.array([2])], 3).tolist() == [1]
+
+
+def test_vote_noise_abstains():
+    assert vote([np.array([-1, -1]), np.array([1, -1])], 2).tolist() == [1, -1]
+
+
+def test_orient_two_clusters_is_the_seed_flip():
+    labels = np.array([1, 1, 0, 1, 1, 0, 0])
+    assert orient(labels, 5).tolist() == [0, 0, 1, 0, 0, 1, 1]
+    assert orient(1 - labels, 5).tolist() == (1 - labels).tolist()
+    assert orient(labels, 0).tolist() == labels.tolist()
+
+
+def test_orient_many_clusters_swaps_only_the_majority_with_zero():
+    labels = np.array([2, 2, 1, 2, 0, 1, 0, 3])
+    assert orient(labels, 5).tolist() == [0, 0, 1, 0, 2, 1, 2, 3]
+
+
+def test_orient_tie_keeps_zero():
+    labels = np.array([0, 1, 1, 0, 2])
+    assert orient(labels, 4).tolist() == labels.tolist()
+
+
+def test_majority_vote_aligns_orients_and_reports_agreement():
+    best = np.array([1, 1, 1, 1, 1, 0, 0, 0])
+    flipped = 1 - best
+    flipped[7] = 1 - flipped[7]  # disagrees on the last image
+    labels, agreements = majority_vote([best, flipped, best], 2, known_zeros=5)
+    assert labels.tolist() == [0, 0, 0, 0, 0, 1, 1, 1]
+    assert agreements == [1.0, 7 / 8, 1.0]

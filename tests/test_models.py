@@ -1,0 +1,47 @@
+import numpy as np
+import torch
+
+from models import MODELS
+from models.train import encode, fit_encoder, train
+
+
+def test_baseline_matches_the_seed_table():
+    model = MODELS.create("baseline")
+    convs = [m for m in model.encoder if isinstance(m, torch.nn.Conv2d)]
+    deconvs = [m for m in model.decoder if isinstance(m, torch.nn.ConvTranspose2d)]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding) for c in convs] == [
+        (3, 8, (3, 3), (2, 2), (1, 1)), (8, 16, (3, 3), (2, 2), (1, 1))]
+    assert [(d.in_channels, d.out_channels, d.kernel_size, d.stride) for d in deconvs] == [
+        (16, 8, (2, 2), (2, 2)), (8, 3, (2, 2), (2, 2))]
+    assert isinstance(model.decoder[-1], torch.nn.Tanh)
+    assert (model.loss, model.epochs, model.lr, model.batch_size) == ("l1", 20, 1e-3, 32)
+    latent, reconstruction = model(torch.zeros(2, 3, 32, 32))
+    assert latent.shape == (2, 16, 8, 8) and reconstruction.shape == (2, 3, 32, 32)
+
+
+def test_baseline_adapts_to_grayscale():
+    latent, reconstruction = MODELS.create("baseline", in_channels=1)(torch.zeros(4, 1, 8, 8))
+    assert latent.shape == (4, 16, 2, 2) and reconstruction.shape == (4, 1, 8, 8)
+
+
+def test_training_lowers_the_loss_and_is_seeded():
+    x = torch.rand(256, 3, 16, 16) * 2 - 1
+    histories = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = MODELS.create("baseline", epochs=5)
+        histories.append(train(model, x, seed=0))
+    assert len(histories[0]) == 5 and histories[0][-1] < histories[0][0]
+    assert histories[0] == histories[1]
+
+
+def test_pixels_returns_the_images_flattened():
+    images = np.random.default_rng(0).uniform(-1, 1, (10, 3, 4, 4)).astype(np.float32)
+    latent, history = fit_encoder(MODELS.create("pixels"), images, seed=0, device=torch.device("cpu"))
+    assert history == [] and np.array_equal(latent, images.reshape(10, -1))
+
+
+def test_encode_keeps_input_order_across_batches():
+    model = MODELS.create("pixels")
+    x = torch.arange(50, dtype=torch.float32).reshape(50, 1, 1, 1)
+    assert encode(model, x, batch_size=7).ravel().tolist() == list(range(50))
