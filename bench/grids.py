@@ -106,6 +106,11 @@ def read_grid_file(path: Path) -> Grid:
         if not isinstance(items, list) or not items:
             raise UserError(f"{path}: '{key}' must be a non-empty list of {registry.kind} names")
         lists[key] = [_spec(item, registry, str(path)) for item in items]
+        labels = [spec.label for spec in lists[key]]
+        twice = next((label for label in labels if labels.count(label) > 1), None)
+        if twice:
+            raise UserError(f"{path}: {registry.kind} {twice!r} is listed twice in '{key}'; "
+                            "give one a different label")
     return Grid(table.get("name", path.stem), **lists)
 
 

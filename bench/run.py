@@ -28,8 +28,15 @@ def _non_negative(text: str) -> int:
     return _positive(text) if text.strip() != "0" else 0
 
 
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line on stderr (exit 2), like every other input error."""
+
+    def error(self, message):
+        self.exit(2, f"error: {message} (see --help)\n")
+
+
 def parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="python -m bench.run", description=__doc__,
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument("--data", help="images: .npy (N,H,W,C), .npz with 'x' (and optional 'y'), or a "
@@ -133,8 +140,8 @@ def run(args, console) -> int:
     stages_s = time.perf_counter() - started
     total = sum(len(set(keys)) for keys in (grid.encoders, [(e, r) for e in grid.encoders
                                                               for r in grid.reducers], combos))
-    console.print(f"[bold]cache[/] {executor.cache_hits} of {total} stages served from {cache.root}, "
-                  f"{executor.computed} computed")
+    console.print(f"[bold]cache[/] {executor.cache_hits}/{total} stages from cache, "
+                  f"{executor.computed} computed ({cache.root})")
 
     table = leaderboard.build(outcomes, dataset.y)
     ranked = leaderboard.outcome_order(table, outcomes)

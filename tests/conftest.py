@@ -19,7 +19,10 @@ def digits_npz(tmp_path_factory):
 def run_cli(tmp_path, capsys):
     """Run `python -m bench.run` in-process; returns (exit code, stdout, stderr)."""
     def run(*args, out=None):
-        code = main([*map(str, args), "--out", str(out or tmp_path / "results")])
+        try:
+            code = main([*map(str, args), "--out", str(out or tmp_path / "results")])
+        except SystemExit as e:  # argparse's own exit for bad flags
+            code = e.code
         captured = capsys.readouterr()
         return code, captured.out, captured.err
     return run

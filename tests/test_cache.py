@@ -1,0 +1,45 @@
+import importlib.util
+
+import numpy as np
+
+from bench import cache as cache_module
+from bench.cache import Cache, code_version, make_key
+
+
+def test_roundtrip_and_meta(tmp_path):
+    cache = Cache(tmp_path)
+    cache.save("encode", "k1", {"x": np.arange(6).reshape(2, 3)}, {"seconds": 1.5, "loss": [0.1]})
+    arrays, meta = cache.load("encode", "k1")
+    assert arrays["x"].tolist() == [[0, 1, 2], [3, 4, 5]] and meta == {"seconds": 1.5, "loss": [0.1]}
+    assert cache.has("encode", "k1") and not cache.has("encode", "k2")
+    assert not any(p.name.endswith(".tmp") for p in (tmp_path / "encode").iterdir())
+
+
+def test_truncated_entry_is_discarded(tmp_path):
+    cache = Cache(tmp_path)
+    cache.save("reduce", "k", {"x": np.ones((100, 10))}, {"seconds": 0})
+    path = cache.path("reduce", "k")
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    assert cache.load("reduce", "k") is None
+    assert not path.exists()
+
+
+def test_key_changes_with_every_input():
+    base = dict(stage="encode", data="abc", entry="baseline", params=(("epochs", 2),), seed=0, code="c")
+    key = make_key(**base)
+    assert key == make_key(**base)
+    for field, other in [("data", "abd"), ("params", (("epochs", 3),)), ("seed", 1), ("code", "d"),
+                         ("entry", "pixels")]:
+        assert make_key(**{**base, field: other}) != key
+
+
+def test_code_version_follows_the_source(tmp_path):
+    path = tmp_path / "entry_mod.py"
+    path.write_text("def f():\n    return 1\n")
+    spec = importlib.util.spec_from_file_location("entry_mod", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    before = code_version(module.f)
+    path.write_text("def f():\n    return 2\n")
+    cache_module._file_hash.cache_clear()
+    assert code_version(module.f) != before

@@ -1,0 +1,101 @@
+import numpy as np
+import pytest
+from PIL import Image
+
+from bench.data import load_dataset, normalise, read_labels
+from bench.errors import UserError
+
+from conftest import run_dirs
+
+
+def test_npy_uint8_is_scaled_to_minus_one_one_nchw(tmp_path):
+    raw = np.zeros((4, 8, 8, 3), np.uint8)
+    raw[0, :, :, 2] = 255
+    np.save(tmp_path / "x.npy", raw)
+    data = load_dataset(str(tmp_path / "x.npy"))
+    assert data.x.dtype == np.float32 and data.x.shape == (4, 3, 8, 8)
+    assert data.x[0, 2].min() == 1.0 and data.x[0, 0].max() == -1.0 and data.y is None
+
+
+@pytest.mark.parametrize("lo, hi", [(0.0, 1.0), (-1.0, 1.0), (0.0, 255.0)])
+def test_float_ranges_are_recognised(lo, hi):
+    raw = np.linspace(lo, hi, 2 * 4 * 4).reshape(2, 4, 4, 1).astype(np.float32)
+    x = normalise(raw, "f")
+    assert x.min() == pytest.approx(-1) and x.max() == pytest.approx(1)
+
+
+def test_rank_three_is_grayscale():
+    assert normalise(np.zeros((5, 8, 8), np.uint8), "g").shape == (5, 1, 8, 8)
+
+
+def test_npz_with_labels(tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.zeros((6, 4, 4, 1), np.uint8), y=np.array([0, 1, 2, 0, 1, 2]))
+    data = load_dataset(str(tmp_path / "d.npz"))
+    assert data.n_classes == 3 and data.y.tolist() == [0, 1, 2, 0, 1, 2]
+
+
+def test_folder_of_png_and_jpeg_in_name_order(tmp_path):
+    Image.new("RGB", (8, 8), (255, 0, 0)).save(tmp_path / "b.png")
+    Image.new("RGB", (8, 8), (0, 0, 255)).save(tmp_path / "a.jpg", quality=100)
+    (tmp_path / "notes.txt").write_text("ignored")
+    data = load_dataset(str(tmp_path))
+    assert data.x.shape == (2, 3, 8, 8)
+    assert data.x[0, 2].mean() > 0.9 and data.x[1, 0].mean() > 0.9  # a.jpg (blue) first
+
+
+def test_labels_from_csv_and_npy(tmp_path):
+    (tmp_path / "l.csv").write_text("id,label\n0,1\n1,0\n2,1\n")
+    assert read_labels(tmp_path / "l.csv", 3).tolist() == [1, 0, 1]
+    (tmp_path / "plain.csv").write_text("1\n0\n1\n")
+    assert read_labels(tmp_path / "plain.csv", 3).tolist() == [1, 0, 1]
+    np.save(tmp_path / "l.npy", np.array([2, 2, 0]))
+    assert read_labels(tmp_path / "l.npy", 3).tolist() == [2, 2, 0]
+
+
+def test_embedded_default_is_the_digits():
+    data = load_dataset(None)
+    assert data.x.shape == (1797, 1, 8, 8) and data.n_classes == 10
+    assert data.x.min() == -1 and data.x.max() == 1
+
+
+def _bad_inputs():
+    """name -> (array saved as data.npy, extra CLI args, expected message part)."""
+    good = np.zeros((20, 8, 8, 3), np.uint8)
+    nan = good.astype(np.float32)
+    nan[3, 2, 2, 1] = np.nan
+    return {
+        "missing file": (None, ["--data", "nope.npy"], "nope.npy: no such file"),
+        "wrong rank": (np.zeros((20, 64)), None, "is not (N, H, W, C) images"),
+        "zero images": (np.zeros((0, 8, 8, 3), np.uint8), None, "holds 0 images"),
+        "nan": (nan, None, "NaN"),
+        "channels": (np.zeros((20, 8, 8, 4), np.uint8), None, "4 channels"),
+        "channels first": (np.zeros((20, 3, 8, 8), np.uint8), None, "channels-first"),
+        "odd size": (np.zeros((20, 10, 10, 3), np.uint8), None, "multiples of 4"),
+        "too few clusters": (good, ["--n-clusters", 1], "need 2 <= clusters"),
+        "zero clusters": (good, ["--n-clusters", 0], "must be 1 or more"),
+        "not a number": (good, ["--jobs", "two"], "'two' is not a whole number"),
+        "unknown flag": (good, ["--grd", "full"], "unrecognized arguments"),
+        "clusters >= N": (good, ["--n-clusters", 20], "need 2 <= clusters"),
+        "labels length": (good, ["--labels", "labels"], "3 labels for 20 images"),
+        "object array": (np.array([{"a": 1}] * 3, dtype=object), None, "pickled"),
+        "out of range": (np.full((20, 8, 8, 3), 300.0), None, "expected 0..255"),
+    }
+
+
+@pytest.mark.parametrize("case", list(_bad_inputs()))
+def test_bad_input_fails_early_with_one_line(case, tmp_path, run_cli, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    array, args, expected = _bad_inputs()[case]
+    data = tmp_path / "data.npy"
+    if array is not None:
+        np.save(data, array, allow_pickle=True)
+    np.save(tmp_path / "labels.npy", np.array([0, 1, 0]))
+    args = [str(tmp_path / "labels.npy") if a == "labels" else a for a in (args or [])]
+    if "--data" not in args:
+        args = ["--data", data, *args]
+    code, out, err = run_cli(*args, "--grid", "seed")
+    assert code == 2
+    assert err.count("\n") == 1 and err.startswith("error: ") and expected in err
+    assert "Traceback" not in err + out
+    results = tmp_path / "results"
+    assert not results.exists() or run_dirs(results) == []

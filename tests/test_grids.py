@@ -1,0 +1,65 @@
+import pytest
+
+from bench.errors import UserError
+from bench.grids import NAMED_GRIDS, Spec, resolve_grid
+from clusterers import CLUSTERERS
+from models import MODELS
+from reducers import REDUCERS
+
+
+def test_seed_grid_is_the_tutorial():
+    combos = resolve_grid("seed").combos()
+    assert [c.label for c in combos] == ["baseline | pca32 | kmeans"]
+
+
+def test_combos_are_the_cartesian_product():
+    grid = resolve_grid("quick")
+    combos = grid.combos()
+    assert len(combos) == len(grid.encoders) * len(grid.reducers) * len(grid.clusterers)
+    assert len({c.label for c in combos}) == len(combos)
+
+
+def test_full_grid_takes_every_registered_entry():
+    grid = resolve_grid("full")
+    assert [s.name for s in grid.encoders] == MODELS.names()
+    assert [s.name for s in grid.reducers] == REDUCERS.names()
+    assert [s.name for s in grid.clusterers] == CLUSTERERS.names()
+
+
+def test_toml_grid_with_parameters(tmp_path):
+    path = tmp_path / "mine.toml"
+    path.write_text('encoders = ["pixels", {name = "baseline", epochs = 3}]\n'
+                    'reducers = [{name = "pca32", n_components = 8, label = "pca8"}]\n'
+                    'clusterers = ["kmeans"]\n')
+    grid = resolve_grid(str(path))
+    assert grid.name == "mine"
+    assert [c.label for c in grid.combos()] == ["pixels | pca8 | kmeans",
+                                                "baseline(epochs=3) | pca8 | kmeans"]
+    assert grid.encoders[1].kwargs == {"epochs": 3}
+
+
+@pytest.mark.parametrize("text, message", [
+    ("encoders = [", "not valid TOML"),
+    ('encoders = ["baseline"]\nreducers = ["pca32"]\nclusterers = ["kmeans"]\nextra = 1', "unknown key 'extra'"),
+    ('encoders = ["baselin"]\nreducers = ["pca32"]\nclusterers = ["kmeans"]', "did you mean 'baseline'"),
+    ('encoders = ["baseline"]\nreducers = []\nclusterers = ["kmeans"]', "'reducers' must be a non-empty list"),
+    ('encoders = ["baseline"]\nreducers = [{name = "pca32", size = 3}]\nclusterers = ["kmeans"]',
+     "takes no parameter 'size'"),
+    ('encoders = ["baseline", "baseline"]\nreducers = ["pca32"]\nclusterers = ["kmeans"]', "twice"),
+])
+def test_bad_toml_grids(tmp_path, text, message):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=message):
+        resolve_grid(str(path))
+
+
+def test_unknown_grid_name():
+    with pytest.raises(UserError, match="did you mean 'quick'"):
+        resolve_grid("qiuck")
+
+
+def test_spec_labels_show_overrides():
+    assert Spec("pca32").label == "pca32"
+    assert Spec("pca32").with_params(whiten=True).label == "pca32(whiten=True)"
+    assert set(NAMED_GRIDS) >= {"seed", "quick", "full"}

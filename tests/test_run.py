@@ -1,0 +1,119 @@
+"""End-to-end runs of `python -m bench.run` on 300 real digits."""
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from clusterers import CLUSTERERS
+from conftest import run_dirs
+
+QUICK = ["--grid", "quick", "--epochs", "2"]
+
+
+def _outputs(folder):
+    board = pd.read_csv(folder / "leaderboard.csv")
+    return board, (folder / "submission.csv").read_text(), json.loads((folder / "run.json").read_text())
+
+
+def test_seed_grid_writes_a_valid_submission(digits_npz, run_cli, tmp_path):
+    code, out, err = run_cli("--data", digits_npz, "--grid", "seed", "--epochs", "2", "--jobs", "1")
+    assert code == 0, err
+    [folder] = run_dirs(tmp_path / "results")
+    submission = pd.read_csv(folder / "submission.csv")
+    assert list(submission.columns) == ["id", "label"]
+    assert submission["id"].tolist() == list(range(300))
+    assert set(submission["label"]) == set(range(10))
+    board, _, run = _outputs(folder)
+    assert board.loc[0, "combo"] == "baseline(epochs=2) | pca32 | kmeans"
+    assert run["data"]["n_clusters"] == 10 and run["data"]["shape"] == [300, 8, 8, 1]
+    assert 0 <= run["ensemble"]["metrics"]["acc"] <= 1 and "ACC" in out
+    assert not list((tmp_path / "results").glob(".*partial"))
+
+
+def test_known_zeros_orients_the_submission(tmp_path, run_cli):
+    rng = np.random.default_rng(0)
+    x = np.concatenate([rng.integers(0, 40, (30, 8, 8, 1)), rng.integers(215, 256, (30, 8, 8, 1))])
+    x = x[::-1].astype(np.uint8)  # bright images first, so the raw cluster ids could go either way
+    np.save(tmp_path / "two.npy", x)
+    for known in (5, 0):
+        code, _, err = run_cli("--data", tmp_path / "two.npy", "--grid", "seed", "--epochs", "1",
+                               "--known-zeros", known, out=tmp_path / f"r{known}")
+        assert code == 0, err
+    [oriented] = run_dirs(tmp_path / "r5")
+    labels = pd.read_csv(oriented / "submission.csv")["label"].to_numpy()
+    assert labels[:30].tolist() == [0] * 30 and labels[30:].tolist() == [1] * 30
+
+
+def test_quick_grid_rerun_is_served_from_cache(digits_npz, run_cli, tmp_path):
+    code, out, err = run_cli("--data", digits_npz, *QUICK, "--jobs", "1")
+    assert code == 0, err
+    assert "0/18 stages from cache, 18 computed" in out
+    code, out, err = run_cli("--data", digits_npz, *QUICK, "--jobs", "1")
+    assert code == 0, err
+    assert "18/18 stages from cache, 0 computed" in out
+    first, second = run_dirs(tmp_path / "results")
+    (b1, s1, r1), (b2, s2, r2) = _outputs(first), _outputs(second)
+    assert s1 == s2
+    pd.testing.assert_frame_equal(b1, b2)  # times too: they are the stages' original times
+    assert (r1["cache"]["hits"], r2["cache"]["hits"]) == (0, 18)
+    assert r2["timings_s"]["stages"] < r1["timings_s"]["stages"]
+
+
+def test_a_changed_parameter_recomputes_only_what_depends_on_it(digits_npz, run_cli):
+    run_cli("--data", digits_npz, "--grid", "seed", "--epochs", "2", "--jobs", "1")
+    code, out, _ = run_cli("--data", digits_npz, "--grid", "seed", "--epochs", "3", "--jobs", "1")
+    assert code == 0 and "0/3 stages from cache" in out
+    code, out, _ = run_cli("--data", digits_npz, "--grid", "seed", "--epochs", "3", "--jobs", "1",
+                           "--n-clusters", "4")
+    assert code == 0 and "2/3 stages from cache" in out  # only clustering depends on k
+
+
+def test_results_do_not_depend_on_jobs(digits_npz, run_cli, tmp_path):
+    outputs = []
+    for jobs in (1, 2):
+        out = tmp_path / f"jobs{jobs}"
+        code, _, err = run_cli("--data", digits_npz, *QUICK, "--jobs", jobs, out=out)
+        assert code == 0, err
+        [folder] = run_dirs(out)
+        outputs.append(_outputs(folder))
+    (b1, s1, _), (b2, s2, _) = outputs
+    assert s1 == s2
+    timing = ["encode_s", "reduce_s", "cluster_s"]
+    pd.testing.assert_frame_equal(b1.drop(columns=timing), b2.drop(columns=timing))
+
+
+@pytest.fixture
+def failing_clusterer(monkeypatch):
+    def boom(n_clusters=2, seed=0):
+        raise RuntimeError("this clusterer always fails")
+    monkeypatch.setitem(CLUSTERERS._entries, "boom",
+                        CLUSTERERS._entries["kmeans"].__class__("boom", boom))
+
+
+def test_a_failing_entry_does_not_stop_the_run(failing_clusterer, digits_npz, run_cli, tmp_path):
+    grid = tmp_path / "g.toml"
+    grid.write_text('encoders = ["pixels"]\nreducers = ["pca32"]\nclusterers = ["boom", "kmeans"]\n')
+    code, out, err = run_cli("--data", digits_npz, "--grid", grid, "--jobs", "1")
+    assert code == 0, err
+    [folder] = run_dirs(tmp_path / "results")
+    board = pd.read_csv(folder / "leaderboard.csv").set_index("clusterer")
+    assert board.loc["kmeans", "status"] == "ok" and board.loc["kmeans", "rank"] == 1
+    assert board.loc["boom", "status"].startswith("cluster failed: RuntimeError: this clusterer always fails")
+    assert np.isnan(board.loc["boom", "score"])
+
+
+def test_every_combo_failing_exits_non_zero(failing_clusterer, digits_npz, run_cli, tmp_path):
+    grid = tmp_path / "g.toml"
+    grid.write_text('encoders = ["pixels"]\nreducers = ["pca32"]\nclusterers = ["boom"]\n')
+    code, out, err = run_cli("--data", digits_npz, "--grid", grid, "--jobs", "1")
+    assert code == 2 and "every combo failed" in err
+    assert run_dirs(tmp_path / "results") == []
+
+
+def test_list_shows_registries_and_grids(run_cli):
+    code, out, _ = run_cli("--list")
+    assert code == 0
+    for name in ("baseline", "pixels", "pca32", "kmeans", "quick", "full"):
+        assert name in out
