@@ -106,6 +106,8 @@ def normalise(raw: np.ndarray, source: str) -> np.ndarray:
         raise UserError(f"{source}: {c} channels in shape {raw.shape}; need 1 or 3{hint}")
     if h < 2 or w < 2:
         raise UserError(f"{source}: images of {h}x{w} pixels are too small")
+    if n > 1 and (raw == raw[:1]).all():
+        raise UserError(f"{source}: all {n} images are identical; there is nothing to cluster")
     x = raw.astype(np.float32)
     if not np.isfinite(x).all():
         raise UserError(f"{source}: contains NaN or infinite values")

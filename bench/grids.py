@@ -114,6 +114,43 @@ def read_grid_file(path: Path) -> Grid:
     return Grid(table.get("name", path.stem), **lists)
 
 
+def override_epochs(grid: Grid, epochs: int) -> None:
+    """`--epochs`: set the epochs of every trainable encoder of `grid`."""
+    grid.encoders = [spec.with_params(epochs=epochs) if MODELS.get(spec.name).accepts("epochs")
+                     else spec for spec in grid.encoders]
+
+
+def _validate(estimator) -> None:
+    """sklearn checks parameter values only at fit time; check them now, step by step."""
+    for step in getattr(estimator, "steps", [(None, estimator)]):
+        if hasattr(step[1], "_validate_params"):
+            step[1]._validate_params()
+
+
+def check_entries(grid: Grid, dataset, *, n_clusters: int, seed: int) -> None:
+    """Build every entry once with its parameters, so a bad value or an image size an encoder
+    cannot take is one clear error before any training, not a failed combo an hour later."""
+    _, c, h, w = dataset.x.shape
+    built = [(spec, MODELS, dict(in_channels=c)) for spec in grid.encoders]
+    built += [(spec, REDUCERS, dict(seed=seed)) for spec in grid.reducers]
+    built += [(spec, CLUSTERERS, dict(n_clusters=n_clusters, seed=seed)) for spec in grid.clusterers]
+    for spec, registry, context in built:
+        try:
+            entry = registry.create(spec.name, **context, **spec.kwargs)
+            _validate(entry)
+        except UserError:
+            raise
+        except (ValueError, TypeError) as e:  # sklearn's and our own word for a bad value
+            raise UserError(f"grid {grid.name}: {registry.kind} {spec.label!r}: "
+                            f"{str(e).splitlines()[0]}") from None
+        except Exception:
+            continue  # a broken entry, not bad input: its stage will fail and be recorded
+        multiple = getattr(entry, "input_multiple", 1)
+        if h % multiple or w % multiple:
+            raise UserError(f"{dataset.source}: images are {h}x{w}; encoder {spec.label!r} needs "
+                            f"height and width that are multiples of {multiple}")
+
+
 def resolve_grid(name: str) -> Grid:
     """A named grid, or a grid read from a TOML file path."""
     if name in NAMED_GRIDS:

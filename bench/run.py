@@ -14,18 +14,21 @@ from bench import __version__
 from bench.errors import UserError
 
 
-def _positive(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text} must be 1 or more")
-    return value
+def _at_least(minimum: int):
+    """An argparse type: a whole number >= minimum."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"{text} must be {minimum} or more")
+        return value
+    parse.__name__ = f"whole number >= {minimum}"
+    return parse
 
 
-def _non_negative(text: str) -> int:
-    return _positive(text) if text.strip() != "0" else 0
+_positive, _non_negative = _at_least(1), _at_least(0)
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -47,7 +50,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--n-clusters", type=_positive, help="clusters to find; default: the class count "
                    "when labels are known, else 2")
     p.add_argument("--grid", default="quick", help="named grid (seed, quick, full) or a .toml file")
-    p.add_argument("--seed", type=int, default=0, help="seed for every stage; same seed, same results")
+    p.add_argument("--seed", type=_non_negative, default=0, help="seed for every stage; same seed, same results")
     p.add_argument("--epochs", type=_positive, help="override training epochs of every trainable encoder")
     p.add_argument("--out", default="results", help="folder for run folders and the cache")
     p.add_argument("--cache", help="stage cache folder (default OUT/cache)")
@@ -90,23 +93,17 @@ def prepare(args):
     """Everything that can be wrong with the input, checked before any training."""
     from bench.data import load_dataset
     from bench.export import check_writable
-    from bench.grids import resolve_grid
-    from models import MODELS
+    from bench.grids import check_entries, override_epochs, resolve_grid
 
     grid = resolve_grid(args.grid)
     if args.epochs is not None:
-        grid.encoders = [s.with_params(epochs=args.epochs) if MODELS.create(s.name, **s.kwargs).epochs
-                         else s for s in grid.encoders]
+        override_epochs(grid, args.epochs)
     dataset = load_dataset(args.data, args.labels)
-    n, c, h, w = dataset.x.shape
-    for spec in grid.encoders:
-        multiple = MODELS.create(spec.name, in_channels=c, **spec.kwargs).input_multiple
-        if h % multiple or w % multiple:
-            raise UserError(f"{dataset.source}: images are {h}x{w}; encoder {spec.label!r} needs "
-                            f"height and width that are multiples of {multiple}")
+    n = len(dataset.x)
     k = args.n_clusters or dataset.n_classes or 2
     if not 2 <= k < n:
         raise UserError(f"--n-clusters {k}: need 2 <= clusters < number of images ({n})")
+    check_entries(grid, dataset, n_clusters=k, seed=args.seed)
     if args.known_zeros > n:
         raise UserError(f"--known-zeros {args.known_zeros}: more than the {n} images")
     if args.backend not in ("loky", "threading", "multiprocessing"):

@@ -11,6 +11,7 @@ from conftest import run_dirs
 def test_npy_uint8_is_scaled_to_minus_one_one_nchw(tmp_path):
     raw = np.zeros((4, 8, 8, 3), np.uint8)
     raw[0, :, :, 2] = 255
+    raw[1] = 7
     np.save(tmp_path / "x.npy", raw)
     data = load_dataset(str(tmp_path / "x.npy"))
     assert data.x.dtype == np.float32 and data.x.shape == (4, 3, 8, 8)
@@ -25,11 +26,12 @@ def test_float_ranges_are_recognised(lo, hi):
 
 
 def test_rank_three_is_grayscale():
-    assert normalise(np.zeros((5, 8, 8), np.uint8), "g").shape == (5, 1, 8, 8)
+    assert normalise(np.arange(5 * 64, dtype=np.uint8).reshape(5, 8, 8), "g").shape == (5, 1, 8, 8)
 
 
 def test_npz_with_labels(tmp_path):
-    np.savez(tmp_path / "d.npz", x=np.zeros((6, 4, 4, 1), np.uint8), y=np.array([0, 1, 2, 0, 1, 2]))
+    np.savez(tmp_path / "d.npz", x=np.arange(96, dtype=np.uint8).reshape(6, 4, 4, 1),
+             y=np.array([0, 1, 2, 0, 1, 2]))
     data = load_dataset(str(tmp_path / "d.npz"))
     assert data.n_classes == 3 and data.y.tolist() == [0, 1, 2, 0, 1, 2]
 
@@ -60,25 +62,29 @@ def test_embedded_default_is_the_digits():
 
 def _bad_inputs():
     """name -> (array saved as data.npy, extra CLI args, expected message part)."""
-    good = np.zeros((20, 8, 8, 3), np.uint8)
+    good = np.random.default_rng(0).integers(0, 256, (20, 8, 8, 3)).astype(np.uint8)
     nan = good.astype(np.float32)
     nan[3, 2, 2, 1] = np.nan
     return {
         "missing file": (None, ["--data", "nope.npy"], "nope.npy: no such file"),
         "wrong rank": (np.zeros((20, 64)), None, "is not (N, H, W, C) images"),
         "zero images": (np.zeros((0, 8, 8, 3), np.uint8), None, "holds 0 images"),
+        "one image": (good[:1], None, "need 2 <= clusters < number of images (1)"),
+        "identical images": (np.zeros((20, 8, 8, 3), np.uint8), None, "all 20 images are identical"),
+        "bool dtype": (good > 128, None, "dtype bool is not numeric image data"),
+        "negative seed": (good, ["--seed", "-3"], "-3 must be 0 or more"),
         "nan": (nan, None, "NaN"),
-        "channels": (np.zeros((20, 8, 8, 4), np.uint8), None, "4 channels"),
-        "channels first": (np.zeros((20, 3, 8, 8), np.uint8), None, "channels-first"),
-        "odd size": (np.zeros((20, 10, 10, 3), np.uint8), None, "multiples of 4"),
+        "channels": (good.reshape(20, 8, 6, 4), None, "4 channels"),
+        "channels first": (good.reshape(20, 3, 8, 8), None, "channels-first"),
+        "odd size": (np.resize(good, (20, 10, 10, 3)), None, "multiples of 4"),
         "too few clusters": (good, ["--n-clusters", 1], "need 2 <= clusters"),
-        "zero clusters": (good, ["--n-clusters", 0], "must be 1 or more"),
+        "zero clusters": (good, ["--n-clusters", 0], "0 must be 1 or more"),
         "not a number": (good, ["--jobs", "two"], "'two' is not a whole number"),
         "unknown flag": (good, ["--grd", "full"], "unrecognized arguments"),
         "clusters >= N": (good, ["--n-clusters", 20], "need 2 <= clusters"),
         "labels length": (good, ["--labels", "labels"], "3 labels for 20 images"),
         "object array": (np.array([{"a": 1}] * 3, dtype=object), None, "pickled"),
-        "out of range": (np.full((20, 8, 8, 3), 300.0), None, "expected 0..255"),
+        "out of range": (good * 2.0, None, "expected 0..255"),
     }
 
 

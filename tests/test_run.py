@@ -86,8 +86,12 @@ def test_results_do_not_depend_on_jobs(digits_npz, run_cli, tmp_path):
 
 @pytest.fixture
 def failing_clusterer(monkeypatch):
+    class Boom:
+        def fit_predict(self, x):
+            raise RuntimeError("this clusterer always fails")
+
     def boom(n_clusters=2, seed=0):
-        raise RuntimeError("this clusterer always fails")
+        return Boom()
     monkeypatch.setitem(CLUSTERERS._entries, "boom",
                         CLUSTERERS._entries["kmeans"].__class__("boom", boom))
 
