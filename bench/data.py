@@ -108,10 +108,10 @@ def normalise(raw: np.ndarray, source: str) -> np.ndarray:
         raise UserError(f"{source}: images of {h}x{w} pixels are too small")
     if n > 1 and (raw == raw[:1]).all():
         raise UserError(f"{source}: all {n} images are identical; there is nothing to cluster")
-    x = raw.astype(np.float32)
-    if not np.isfinite(x).all():
+    if raw.dtype.kind == "f" and not np.isfinite(raw).all():
         raise UserError(f"{source}: contains NaN or infinite values")
-    lo, hi = float(x.min()), float(x.max())
+    lo, hi = float(raw.min()), float(raw.max())
+    x = raw.astype(np.float32) if hi <= 255 else raw  # out of range: refused below, uncast
     if raw.dtype.kind in "ui" or hi > 1:
         if lo < 0 or hi > 255:
             raise UserError(f"{source}: values span {lo:g}..{hi:g}; expected 0..255, 0..1 or -1..1")

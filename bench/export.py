@@ -1,9 +1,12 @@
 """Run folders: everything is written into a hidden staging folder and renamed into place at the
 end, so a run folder either holds a finished run's files or does not exist."""
 
+import errno
+import itertools
 import json
 import os
 import shutil
+import tempfile
 import time
 from pathlib import Path
 
@@ -24,14 +27,10 @@ def check_writable(out: Path) -> None:
 
 class RunFolder:
     def __init__(self, out: Path, grid_name: str):
-        stamp = time.strftime("%Y%m%d-%H%M%S")
-        name, n = f"{stamp}-{Path(grid_name).stem}", 1
-        while (out / name).exists():
-            n += 1
-            name = f"{stamp}-{Path(grid_name).stem}-{n}"
-        self.path = out / name
-        self.staging = out / f".{name}.partial"
-        self.staging.mkdir(parents=True)
+        self.out = out
+        self.name = f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(grid_name).stem}"
+        self.staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{self.name}.", suffix=".partial"))
+        self.path = out / self.name
 
     def write_submission(self, labels: np.ndarray) -> None:
         # exactly as the seed tutorial writes it
@@ -45,8 +44,16 @@ class RunFolder:
         (self.staging / name).write_text(json.dumps(data, indent=2, default=_plain) + "\n")
 
     def commit(self) -> Path:
-        os.replace(self.staging, self.path)
-        return self.path
+        """Rename the staging folder into place, as NAME, NAME-2, ... whichever is free first
+        (a rename never lands on a non-empty folder, so two runs finishing at once can't clash)."""
+        for n in itertools.count(1):
+            self.path = self.out / (self.name if n == 1 else f"{self.name}-{n}")
+            try:
+                os.rename(self.staging, self.path)
+                return self.path
+            except OSError as e:
+                if e.errno not in (errno.EEXIST, errno.ENOTEMPTY):
+                    raise
 
     def discard(self) -> None:
         shutil.rmtree(self.staging, ignore_errors=True)

@@ -4,6 +4,7 @@ rank them without labels, and export a majority-vote ensemble as the submission.
 import argparse
 import os
 import platform
+import signal
 import sys
 import time
 from pathlib import Path
@@ -186,10 +187,19 @@ def run(args, console) -> int:
     return 0
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C: stop, keep the finished stages, write no run folder."""
+
+
+def _on_sigterm(signum, frame):
+    raise Terminated()
+
+
 def main(argv=None) -> int:
     from bench.console import make_console
     args = parser().parse_args(argv)
     console = make_console(args.quiet)
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         if args.list:
             list_registries(console)
@@ -198,9 +208,11 @@ def main(argv=None) -> int:
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         print("interrupted: finished stages are kept in the cache; rerun to resume", file=sys.stderr)
-        return 130
+        return 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from bench.registry import Entry
 from clusterers import CLUSTERERS
+from reducers import REDUCERS
 from conftest import run_dirs
 
 QUICK = ["--grid", "quick", "--epochs", "2"]
@@ -84,16 +86,31 @@ def test_results_do_not_depend_on_jobs(digits_npz, run_cli, tmp_path):
     pd.testing.assert_frame_equal(b1.drop(columns=timing), b2.drop(columns=timing))
 
 
-@pytest.fixture
-def failing_clusterer(monkeypatch):
-    class Boom:
-        def fit_predict(self, x):
-            raise RuntimeError("this clusterer always fails")
+class Broken:
+    """A stand-in estimator that misbehaves in a chosen way."""
 
-    def boom(n_clusters=2, seed=0):
-        return Boom()
-    monkeypatch.setitem(CLUSTERERS._entries, "boom",
-                        CLUSTERERS._entries["kmeans"].__class__("boom", boom))
+    def __init__(self, how, n_clusters=2, seed=0):
+        self.how = how
+
+    def fit_predict(self, x):
+        if self.how == "raise":
+            raise RuntimeError("this clusterer always fails")
+        return {"shape": np.zeros((len(x), 2), int), "one": np.zeros(len(x), int)}[self.how]
+
+    def fit_transform(self, x):
+        return np.full((len(x), 2), np.nan)
+
+
+@pytest.fixture
+def broken_entries(monkeypatch):
+    """Registers clusterers boom/shape/one and reducer nan for one test (in-process: --jobs 1)."""
+    for name, how in (("boom", "raise"), ("shape", "shape"), ("one", "one")):
+        monkeypatch.setitem(CLUSTERERS._entries, name,
+                            Entry(name, lambda n_clusters=2, seed=0, how=how: Broken(how)))
+    monkeypatch.setitem(REDUCERS._entries, "nan", Entry("nan", lambda seed=0: Broken("nan")))
+
+
+failing_clusterer = broken_entries
 
 
 def test_a_failing_entry_does_not_stop_the_run(failing_clusterer, digits_npz, run_cli, tmp_path):
@@ -106,6 +123,26 @@ def test_a_failing_entry_does_not_stop_the_run(failing_clusterer, digits_npz, ru
     assert board.loc["kmeans", "status"] == "ok" and board.loc["kmeans", "rank"] == 1
     assert board.loc["boom", "status"].startswith("cluster failed: RuntimeError: this clusterer always fails")
     assert np.isnan(board.loc["boom", "score"])
+
+
+def test_bad_results_are_recorded_and_the_rest_goes_on(broken_entries, digits_npz, run_cli, tmp_path):
+    grid = tmp_path / "g.toml"
+    grid.write_text('encoders = ["pixels"]\nreducers = ["pca32", "nan"]\n'
+                    'clusterers = ["kmeans", "shape", "one"]\n')
+    code, out, err = run_cli("--data", digits_npz, "--grid", grid, "--jobs", "1")
+    assert code == 0, err
+    [folder] = run_dirs(tmp_path / "results")
+    board = pd.read_csv(folder / "leaderboard.csv").set_index("combo")
+    status = board["status"].to_dict()
+    assert status["pixels | pca32 | kmeans"] == "ok"
+    assert status["pixels | pca32 | shape"].startswith("cluster failed: ValueError: labels have shape (300, 2)")
+    assert status["pixels | pca32 | one"] == "degenerate: 1 cluster"
+    for clusterer in ("kmeans", "shape", "one"):
+        assert status[f"pixels | nan | {clusterer}"].startswith(
+            "reduce failed: ValueError: embedding contains NaN or inf")
+    assert board.loc["pixels | pca32 | kmeans", "rank"] == 1
+    assert board["score"].notna().sum() == 1
+    assert "pixels | pca32 | kmeans: agrees with the vote on 100.0%" in out
 
 
 def test_every_combo_failing_exits_non_zero(failing_clusterer, digits_npz, run_cli, tmp_path):

@@ -1,0 +1,114 @@
+"""Real runs stopped mid-grid (SIGKILL, SIGTERM, SIGINT), a damaged cache, and two runs at once."""
+
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from conftest import run_dirs
+
+GRID = ('encoders = ["pixels", {name = "baseline", epochs = EPOCHS}]\n'
+        'reducers = ["pca32"]\nclusterers = ["kmeans"]\n')
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory):
+    root = tmp_path_factory.mktemp("interrupt")
+    digits = load_digits()
+    np.save(root / "digits.npy", np.round(digits.images * (255 / 16)).astype(np.uint8))
+    (root / "grid.toml").write_text(GRID.replace("EPOCHS", "25"))
+    (root / "long.toml").write_text(GRID.replace("EPOCHS", "1000"))  # never done before the signal
+    return root
+
+
+def start(workdir, out, *extra, grid="grid.toml"):
+    args = [sys.executable, "-m", "bench.run", "--data", workdir / "digits.npy", "--grid",
+            workdir / grid, "--jobs", "1", "--out", out, "--quiet", *extra]
+    return subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=workdir)
+
+
+def finish(workdir, out, *extra):
+    process = start(workdir, out, *extra)
+    stdout, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr
+    [folder] = run_dirs(out)[-1:]
+    return folder
+
+
+def wait_for_first_stage(out, process, timeout=120):
+    """Block until the first encoder result is in the cache (the second is then training)."""
+    deadline = time.time() + timeout
+    while not list((out / "cache" / "encode").glob("*.npz")):
+        assert process.poll() is None, "run ended before it could be interrupted"
+        assert time.time() < deadline
+        time.sleep(0.05)
+
+
+def read(folder):
+    """The submission and the leaderboard less its timing columns, as text."""
+    import pandas as pd
+    from bench.leaderboard import TIME_COLUMNS
+    board = pd.read_csv(folder / "leaderboard.csv").drop(columns=TIME_COLUMNS)
+    return (folder / "submission.csv").read_text(), board.to_csv(index=False)
+
+
+@pytest.fixture(scope="module")
+def reference(workdir):
+    return read(finish(workdir, workdir / "reference"))
+
+
+def test_sigkill_mid_run_then_resume(workdir, reference):
+    out = workdir / "killed"
+    process = start(workdir, out)
+    wait_for_first_stage(out, process)
+    process.kill()
+    process.wait()
+    assert run_dirs(out) == []
+    assert not list(out.glob(".*partial"))
+    resumed = start(workdir, out, "--quiet")
+    resumed.communicate(timeout=300)
+    [folder] = run_dirs(out)
+    assert json.loads((folder / "run.json").read_text())["cache"]["hits"] >= 1
+    assert read(folder) == reference  # same files as a run never interrupted
+
+
+@pytest.mark.parametrize("sig, code", [(signal.SIGTERM, 143), (signal.SIGINT, 130)])
+def test_sigterm_and_sigint_stop_cleanly_and_keep_finished_stages(workdir, sig, code):
+    out = workdir / f"stopped{sig}"
+    process = start(workdir, out, grid="long.toml")
+    wait_for_first_stage(out, process)
+    process.send_signal(sig)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == code, stderr
+    assert "interrupted: finished stages are kept in the cache" in stderr and "Traceback" not in stderr
+    assert run_dirs(out) == [] and not list(out.glob(".*partial"))
+    from bench.cache import Cache
+    [entry] = (out / "cache" / "encode").glob("*.npz")
+    assert Cache(out / "cache").load("encode", entry.stem) is not None
+
+
+def test_damaged_cache_entry_is_recomputed(workdir, reference):
+    out = workdir / "damaged"
+    finish(workdir, out)
+    for entry in (out / "cache" / "reduce").glob("*.npz"):
+        entry.write_bytes(entry.read_bytes()[:100])  # torn
+    folder = finish(workdir, out)
+    assert read(folder) == reference
+    assert json.loads((folder / "run.json").read_text())["cache"]["computed"] == 2  # the 2 reductions; clusterings stay valid
+
+
+def test_two_runs_sharing_a_cache_at_once(workdir, reference):
+    out = workdir / "together"
+    runs = [start(workdir, out), start(workdir, out)]
+    for process in runs:
+        _, stderr = process.communicate(timeout=300)
+        assert process.returncode == 0, stderr
+    folders = run_dirs(out)
+    assert len(folders) == 2
+    assert all(read(folder) == reference for folder in folders)
