@@ -58,7 +58,8 @@ def test_quick_grid_rerun_is_served_from_cache(digits_npz, run_cli, tmp_path):
     first, second = run_dirs(tmp_path / "results")
     (b1, s1, r1), (b2, s2, r2) = _outputs(first), _outputs(second)
     assert s1 == s2
-    pd.testing.assert_frame_equal(b1, b2)  # times too: they are the stages' original times
+    # byte-identical, times too: a cached stage reports its original time
+    assert (first / "leaderboard.csv").read_bytes() == (second / "leaderboard.csv").read_bytes()
     assert (r1["cache"]["hits"], r2["cache"]["hits"]) == (0, 18)
     assert r2["timings_s"]["stages"] < r1["timings_s"]["stages"]
 
