@@ -1,13 +1,23 @@
-"""What the run prints: the plan, the leaderboard as a rich table, the ensemble summary."""
+"""What a run prints: the leaderboard as a rich table that fits 80 columns, and a summary panel.
+On a terminal it is coloured; piped or in CI logs, rich writes plain lines with no control codes."""
 
 import math
 
 import pandas as pd
 from rich import box
 from rich.console import Console
+from rich.panel import Panel
 from rich.table import Table
 
 METRICS = ("acc", "nmi")  # ARI is in leaderboard.csv; the console table keeps to 80 columns
+PART_WIDTH = 12  # each of encoder / reducer / clusterer in the console; full names in the CSV
+
+
+def short_combo(label: str) -> str:
+    """'baseline(epochs=40,loss=mse) | pca32 | kmeans' -> 'baseline(ep… pca32 kmeans': each part
+    cut to PART_WIDTH the same way everywhere, so the same combo always reads the same."""
+    parts = [p if len(p) <= PART_WIDTH else p[:PART_WIDTH - 1] + "…" for p in label.split(" | ")]
+    return " ".join(parts)
 
 
 def _num(value, digits=3) -> str:
@@ -16,7 +26,7 @@ def _num(value, digits=3) -> str:
 
 def leaderboard_table(table: pd.DataFrame, top_k: int, max_rows: int = 30) -> Table:
     external = [m for m in METRICS if m in table]
-    out = Table(title="Leaderboard (ranked by label-free score; top-k in green, failed dimmed)",
+    out = Table(title="Leaderboard (label-free score; ensemble members bold green, failed dimmed)",
                 title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     out.add_column("#", justify="right")
     out.add_column("combo", ratio=1, overflow="fold", min_width=20)
@@ -25,17 +35,22 @@ def leaderboard_table(table: pd.DataFrame, top_k: int, max_rows: int = 30) -> Ta
     failures = []
     for row in table.head(max_rows).itertuples():
         if row.status != "ok":
-            failures.append(f"#{row.rank} {row.combo}: {row.status}")
+            failures.append(f"#{row.rank} {short_combo(row.combo)}: {row.status}"[:200])
         seconds = sum(v for v in (row.encode_s, row.reduce_s, row.cluster_s) if not math.isnan(v))
         style = "bold green" if row.rank <= top_k and row.status == "ok" else (
             "dim" if row.status != "ok" else None)
-        out.add_row(str(row.rank), row.combo, _num(row.silhouette), _num(row.agreement),
+        out.add_row(str(row.rank), short_combo(row.combo), _num(row.silhouette), _num(row.agreement),
                     _num(row.score), str(row.clusters), f"{seconds:.1f}",
                     *(_num(getattr(row, m)) for m in external), style=style)
     notes = [f"{len(table) - max_rows} more rows in leaderboard.csv"] if len(table) > max_rows else []
     out.caption = "\n".join(notes + failures) or None
     out.caption_justify = "left"
     return out
+
+
+def summary_panel(lines: list[tuple[str, str]], where: str) -> Panel:
+    text = "\n".join(f"[bold]{k:<9}[/] {v}" for k, v in lines + [("files", where)])
+    return Panel(text, title="run summary", title_align="left", box=box.ROUNDED)
 
 
 def make_console(quiet: bool = False) -> Console:

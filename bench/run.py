@@ -64,6 +64,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="loky",
                    help="joblib backend: loky (processes), threading, multiprocessing")
     p.add_argument("--list", action="store_true", help="list the registries and grids, then exit")
+    p.add_argument("--no-plots", action="store_true", help="skip the pictures and report.html")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return p
 
@@ -115,9 +116,9 @@ def prepare(args):
 
 def run(args, console) -> int:
     import bench.ensemble as ensemble
-    from bench import leaderboard, scoring
+    from bench import leaderboard, report, scoring
     from bench.cache import Cache, library_versions
-    from bench.console import leaderboard_table
+    from bench.console import leaderboard_table, summary_panel
     from bench.executor import Executor
     from bench.export import RunFolder
 
@@ -152,38 +153,38 @@ def run(args, console) -> int:
     if not members:
         raise UserError(f"no combo found exactly {k} clusters; nothing to vote on")
     labels, agreements = ensemble.majority_vote([o.labels for _, o in members], k, args.known_zeros)
-
-    console.print(leaderboard_table(table, args.top_k))
-    console.print(f"[bold]ensemble[/] majority vote of {len(members)} combos"
-                  + (f"; skipped (cluster count != {k}): {', '.join(skipped)}" if skipped else ""))
-    for (row, _), agree in zip(members, agreements):
-        console.print(f"  #{row.rank} {row.combo}: agrees with the vote on {agree:.1%} of images")
-    metrics = scoring.external(dataset.y, labels) if dataset.y is not None else None
-    if metrics:
-        console.print("[bold]ensemble vs ground truth[/] " +
-                      "  ".join(f"{name.upper()} {value:.4f}" for name, value in metrics.items()))
+    record = {
+        "args": vars(args), "bench": __version__, "python": platform.python_version(),
+        "versions": library_versions(),
+        "data": {"source": dataset.source, "shape": [n, h, w, c], "fingerprint": dataset.fingerprint,
+                 "n_clusters": k, "ground_truth": dataset.y is not None},
+        "grid": {"name": grid.name, "combos": len(combos)},
+        "cache": {"path": str(cache.root), "hits": executor.cache_hits, "computed": executor.computed},
+        "ensemble": {"members": [{"rank": row.rank, "combo": row.combo, "agreement": agree}
+                                 for (row, _), agree in zip(members, agreements)],
+                     "skipped": skipped,
+                     "metrics": scoring.external(dataset.y, labels) if dataset.y is not None else None},
+        "timings_s": {"stages": round(stages_s, 3)},
+    }
 
     folder = RunFolder(Path(args.out), grid.name)
     try:
         folder.write_submission(labels)
         folder.write_table("leaderboard.csv", table)
-        folder.write_json("run.json", {
-            "args": vars(args), "bench": __version__, "python": platform.python_version(),
-            "versions": library_versions(),
-            "data": {"source": dataset.source, "shape": [n, h, w, c], "fingerprint": dataset.fingerprint,
-                     "n_clusters": k, "ground_truth": dataset.y is not None},
-            "grid": {"name": grid.name, "combos": len(combos)},
-            "cache": {"path": str(cache.root), "hits": executor.cache_hits, "computed": executor.computed},
-            "ensemble": {"members": [row.combo for row, _ in members], "skipped": skipped,
-                         "agreement_with_vote": agreements, "metrics": metrics},
-            "timings_s": {"stages": round(stages_s, 3), "total": round(time.perf_counter() - started, 3)},
-        })
+        if not args.no_plots:
+            report_started = time.perf_counter()
+            pictures = report.draw_pictures(folder.staging, dataset, table, ranked, labels, cache, args.seed)
+            record["timings_s"]["report"] = round(time.perf_counter() - report_started, 3)
+        record["timings_s"]["total"] = round(time.perf_counter() - started, 3)
+        if not args.no_plots:
+            report.write_html(folder.staging, record, table, pictures)
+        folder.write_json("run.json", record)
         path = folder.commit()
     except BaseException:
         folder.discard()
         raise
-    console.print(f"[bold]wrote[/] {path}/ submission.csv, leaderboard.csv, run.json "
-                  f"({time.perf_counter() - started:.1f} s)")
+    console.print(leaderboard_table(table, args.top_k))
+    console.print(summary_panel(report.summary_lines(record), f"{path}/"))
     return 0
 
 

@@ -75,7 +75,9 @@ def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: 
         latent, history = fit_encoder(model, np.array(images), seed=seed,
                                       device=torch.device(device), on_epoch=on_epoch)
         latent = _check_matrix(latent, len(images), "latent")
-        return {"x": latent}, {"loss_history": history, "device": device}
+        # the weights too, so reports can show reconstructions without retraining
+        state = {f"state.{k}": v.cpu().numpy() for k, v in model.state_dict().items()}
+        return {"x": latent, **state}, {"loss_history": history, "device": device}
     return _run("encode", key, cache_root, compute)
 
 

@@ -28,7 +28,7 @@ def workdir(tmp_path_factory):
 
 def start(workdir, out, *extra, grid="grid.toml"):
     args = [sys.executable, "-m", "bench.run", "--data", workdir / "digits.npy", "--grid",
-            workdir / grid, "--jobs", "1", "--out", out, "--quiet", *extra]
+            workdir / grid, "--jobs", "1", "--out", out, "--quiet", "--no-plots", *extra]
     return subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, cwd=workdir)
 

@@ -143,7 +143,8 @@ def test_bad_results_are_recorded_and_the_rest_goes_on(broken_entries, digits_np
             "reduce failed: ValueError: embedding contains NaN or inf")
     assert board.loc["pixels | pca32 | kmeans", "rank"] == 1
     assert board["score"].notna().sum() == 1
-    assert "pixels | pca32 | kmeans: agrees with the vote on 100.0%" in out
+    members = json.loads((folder / "run.json").read_text())["ensemble"]["members"]
+    assert members == [{"rank": 1, "combo": "pixels | pca32 | kmeans", "agreement": 1.0}]
 
 
 def test_every_combo_failing_exits_non_zero(failing_clusterer, digits_npz, run_cli, tmp_path):

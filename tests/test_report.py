@@ -1,0 +1,81 @@
+"""Pictures, report.html, bench.show, and plain console output off a terminal."""
+
+import re
+
+import pytest
+from PIL import Image
+
+from bench.show import main as show_main
+from conftest import run_dirs
+
+
+@pytest.fixture(scope="module")
+def finished_run(tmp_path_factory, digits_npz):
+    """One quick-grid run on 300 real digits with ground truth; (folder, console output)."""
+    from bench.run import main
+    import contextlib
+    import io
+    out = tmp_path_factory.mktemp("report") / "results"
+    buffer = io.StringIO()
+    with contextlib.redirect_stdout(buffer):
+        code = main(["--data", str(digits_npz), "--grid", "quick", "--epochs", "3", "--jobs", "1",
+                     "--out", str(out)])
+    assert code == 0
+    [folder] = run_dirs(out)
+    return folder, buffer.getvalue()
+
+
+def test_every_picture_is_a_valid_png(finished_run):
+    folder, _ = finished_run
+    names = {p.name for p in folder.glob("*.png")}
+    assert {f"cluster_{i}.png" for i in range(10)} <= names
+    assert {"map.png", "agreement.png", "scores.png", "encoder_baseline_epochs_3.png"} <= names
+    assert not any(n.startswith("encoder_pixels") for n in names)  # nothing trained, nothing to show
+    for path in folder.glob("*.png"):
+        with Image.open(path) as im:
+            im.verify()
+            assert im.format == "PNG" and min(im.size) >= 60 and 300 <= max(im.size) <= 4000, path.name
+
+
+def test_report_is_self_contained_and_lists_the_leaderboard(finished_run):
+    import pandas as pd
+    folder, _ = finished_run
+    page = (folder / "report.html").read_text()
+    assert not re.search(r"(src|href)\s*=\s*[\"'](?!data:)", page)
+    assert "http://" not in page and "https://" not in page
+    assert page.count('src="data:image/png;base64,') == len(list(folder.glob("*.png")))
+    for combo in pd.read_csv(folder / "leaderboard.csv")["combo"]:
+        assert f">{combo}<" in page
+
+
+def test_show_reprints_the_leaderboard(finished_run, capsys):
+    folder, printed = finished_run
+    assert show_main([str(folder)]) == 0
+    shown = capsys.readouterr().out
+    table = printed[printed.index("Leaderboard"):printed.index("run summary")]
+    assert table in shown
+    assert show_main(["--out", str(folder.parent)]) == 0  # the latest run by default
+    assert table in capsys.readouterr().out
+
+
+def test_show_refuses_a_folder_without_a_run(tmp_path, capsys):
+    assert show_main([str(tmp_path)]) == 2
+    assert "not a finished run folder" in capsys.readouterr().err
+
+
+def test_console_off_a_terminal_has_no_control_codes(finished_run):
+    _, printed = finished_run
+    assert "\x1b" not in printed and "\r" not in printed
+    assert "run summary" in printed and "encode (train encoders)" in printed
+
+
+def test_no_plots_skips_pictures(digits_npz, run_cli, tmp_path):
+    code, _, err = run_cli("--data", digits_npz, "--grid", "seed", "--epochs", "1", "--no-plots")
+    assert code == 0, err
+    [folder] = run_dirs(tmp_path / "results")
+    assert sorted(p.name for p in folder.iterdir()) == ["leaderboard.csv", "run.json", "submission.csv"]
+
+
+def test_quiet_prints_nothing(digits_npz, run_cli):
+    code, out, err = run_cli("--data", digits_npz, "--grid", "seed", "--epochs", "1", "--no-plots", "--quiet")
+    assert code == 0 and out == "" and err == ""
