@@ -4,6 +4,10 @@ cache are skipped; the rest run in parallel through joblib.
 """
 
 import contextlib
+import functools
+import multiprocessing
+import queue
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,11 +83,12 @@ class Executor:
         if self.console is None:
             return contextlib.nullcontext(None)
         return Progress(TextColumn("{task.description:<28}"), BarColumn(), MofNCompleteColumn(),
-                        TimeElapsedColumn(), console=self.console, transient=False)
+                        TimeElapsedColumn(), TextColumn("{task.fields[loss]}"),
+                        console=self.console, transient=False)
 
     def _map(self, description: str, calls: list, progress) -> list:
         """Run `calls` (delayed tasks) with a progress bar; results in any order, flattened."""
-        task = progress.add_task(description, total=len(calls)) if progress else None
+        task = progress.add_task(description, total=len(calls), loss="") if progress else None
         if not calls:
             return []
         if self.jobs == 1:
@@ -109,9 +114,10 @@ class Executor:
         records: dict[str, stages.Record] = {}
         with parallel_config(backend=self.backend), self._progress() as progress:
             todo = self._todo("encode", enc)
-            records |= {r.key: r for r in self._map("encode (train encoders)",
-                                                   self._encode_calls(todo, dataset, seed, progress),
-                                                   progress)}
+            with EpochBars(progress, in_process=self.jobs == 1,
+                           remote=self.backend not in ("loky", "multiprocessing")) as bars:
+                calls = self._encode_calls(todo, dataset, seed, bars)
+                records |= {r.key: r for r in self._map("encode (train encoders)", calls, progress)}
             ok = {e for e in grid.encoders if records.get(enc[e], _cached).ok}
             todo = self._todo("reduce", {er: k for er, k in red.items() if er[0] in ok})
             calls = [delayed(stages.reduce)(r, enc[e], key, root, seed=seed) for (e, r), key in todo.items()]
@@ -125,31 +131,16 @@ class Executor:
         self.computed = sum(not r.cached for r in records.values())
         return [self._outcome(c, enc, red, clu, records) for c in grid.combos()]
 
-    def _encode_calls(self, todo: dict, dataset: Dataset, seed: int, progress) -> list:
+    def _encode_calls(self, todo: dict, dataset: Dataset, seed: int, bars) -> list:
         root, x = self.cache.root, dataset.x
+        jobs = [(spec, key, bars.callback(spec)) for spec, key in todo.items()]
         gpus = _gpu_devices()
         if gpus:  # one task per device at a time: each device trains its share in sequence
-            shares = [[(s, k) for s, k in list(todo.items())[i::len(gpus)]] for i in range(len(gpus))]
+            shares = [jobs[i::len(gpus)] for i in range(len(gpus))]
             return [delayed(stages.encode_group)(share, x, root, seed=seed, device=device)
                     for share, device in zip(shares, gpus) if share]
-        calls = []
-        for spec, key in todo.items():
-            on_epoch = self._epoch_bar(spec, progress) if self.jobs == 1 else None
-            calls.append(delayed(stages.encode)(spec, x, key, root, seed=seed, on_epoch=on_epoch))
-        return calls
-
-    @staticmethod
-    def _epoch_bar(spec: Spec, progress):
-        """Per-epoch progress for in-process training (workers can't draw on our console)."""
-        if progress is None:
-            return None
-        epochs = MODELS.create(spec.name, **spec.kwargs).epochs
-        task = progress.add_task(f"  train {spec.label}"[:28], total=epochs or 1, visible=epochs > 0)
-
-        def on_epoch(epoch: int, loss: float):
-            progress.update(task, completed=epoch + 1,
-                            description=f"  train {spec.label[:12]} loss {loss:.4f}")
-        return on_epoch
+        return [delayed(stages.encode)(spec, x, key, root, seed=seed, on_epoch=on_epoch)
+                for spec, key, on_epoch in jobs]
 
     def _outcome(self, combo: Combo, enc, red, clu, records) -> Outcome:
         outcome = Outcome(combo)
@@ -168,6 +159,61 @@ class Executor:
             arrays, meta = self.cache.load("cluster", clu[combo])
             outcome.labels, outcome.silhouette = arrays["x"], meta["silhouette"]
         return outcome
+
+
+class EpochBars:
+    """One progress bar per encoder in training, fed per epoch: directly when training runs in
+    this process, through a manager queue drained by a thread when it runs in local worker
+    processes. Not for remote workers (dask), which could not reach the queue."""
+
+    def __init__(self, progress, *, in_process: bool, remote: bool):
+        self.progress, self.in_process = progress, in_process
+        self.enabled = progress is not None and (in_process or not remote)
+        self.tasks, self.queue = [], None
+
+    def __enter__(self):
+        if self.enabled and not self.in_process:
+            self.manager = multiprocessing.Manager()
+            self.queue = self.manager.Queue()
+            self.stop = threading.Event()
+            self.thread = threading.Thread(target=self._drain, daemon=True)
+            self.thread.start()
+        return self
+
+    def callback(self, spec: Spec):
+        """A picklable `on_epoch(epoch, loss)` for `spec`'s training, or None."""
+        if not self.enabled:
+            return None
+        epochs = MODELS.create(spec.name, **spec.kwargs).epochs
+        if not epochs:
+            return None
+        self.tasks.append(self.progress.add_task(f"  train {spec.label[:20]}", total=epochs, loss=""))
+        index = len(self.tasks) - 1
+        if self.in_process:
+            return functools.partial(self._update, index)
+        return functools.partial(_put, self.queue, index)
+
+    def _update(self, index: int, epoch: int, loss: float) -> None:
+        self.progress.update(self.tasks[index], completed=epoch + 1, loss=f"loss {loss:.4f}")
+
+    def _drain(self):
+        while not self.stop.is_set():
+            try:
+                self._update(*self.queue.get(timeout=0.1))
+            except queue.Empty:
+                pass
+            except (EOFError, OSError):  # the manager went away: nothing more will come
+                return
+
+    def __exit__(self, *exc):
+        if self.queue is not None:
+            self.stop.set()
+            self.thread.join()
+            self.manager.shutdown()
+
+
+def _put(q, index: int, epoch: int, loss: float) -> None:
+    q.put((index, epoch, loss))
 
 
 _cached = stages.Record("", "", True, cached=True)  # a stage served from the cache succeeded

@@ -81,10 +81,12 @@ def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: 
     return _run("encode", key, cache_root, compute)
 
 
-def encode_group(jobs: list[tuple[Spec, str]], images: np.ndarray, cache_root: Path, *,
+def encode_group(jobs: list[tuple], images: np.ndarray, cache_root: Path, *,
                  seed: int, device: str) -> list[Record]:
-    """Several encoders one after another on one device (one task per GPU at a time)."""
-    return [encode(spec, images, key, cache_root, seed=seed, device=device) for spec, key in jobs]
+    """Several (spec, key, on_epoch) encoders one after another on one device (one task per
+    GPU at a time)."""
+    return [encode(spec, images, key, cache_root, seed=seed, device=device, on_epoch=on_epoch)
+            for spec, key, on_epoch in jobs]
 
 
 def reduce(spec: Spec, upstream: str, key: str, cache_root: Path, *, seed: int) -> Record:

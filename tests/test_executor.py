@@ -3,7 +3,7 @@ import numpy as np
 from bench import executor as executor_module
 from bench.cache import Cache
 from bench.data import Dataset
-from bench.executor import Executor, stage_keys
+from bench.executor import EpochBars, Executor, stage_keys
 from bench.grids import Grid, Spec
 
 
@@ -15,9 +15,10 @@ def tiny_dataset():
 def test_encoders_are_spread_over_gpus_one_task_each(monkeypatch, tmp_path):
     monkeypatch.setattr(executor_module, "_gpu_devices", lambda: ["cuda:0", "cuda:1"])
     todo = {Spec(f"e{i}"): f"key{i}" for i in range(5)}
-    calls = Executor(Cache(tmp_path), jobs=4)._encode_calls(todo, tiny_dataset(), 0, None)
+    bars = EpochBars(None, in_process=False, remote=False)
+    calls = Executor(Cache(tmp_path), jobs=4)._encode_calls(todo, tiny_dataset(), 0, bars)
     assert len(calls) == 2  # one task per device, each training its share in turn
-    shares = {kwargs["device"]: [key for _, key in args[0]] for _, args, kwargs in calls}
+    shares = {kwargs["device"]: [key for _, key, _ in args[0]] for _, args, kwargs in calls}
     assert shares == {"cuda:0": ["key0", "key2", "key4"], "cuda:1": ["key1", "key3"]}
 
 

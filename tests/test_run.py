@@ -77,8 +77,10 @@ def test_results_do_not_depend_on_jobs(digits_npz, run_cli, tmp_path):
     outputs = []
     for jobs in (1, 2):
         out = tmp_path / f"jobs{jobs}"
-        code, _, err = run_cli("--data", digits_npz, *QUICK, "--jobs", jobs, out=out)
+        code, printed, err = run_cli("--data", digits_npz, *QUICK, "--jobs", jobs, out=out)
         assert code == 0, err
+        # per-epoch training bars, fed from worker processes too
+        assert "train baseline(epochs=2)" in printed and "2/2" in printed and "loss 0." in printed
         [folder] = run_dirs(out)
         outputs.append(_outputs(folder))
     (b1, s1, _), (b2, s2, _) = outputs
