@@ -30,6 +30,7 @@ class RunFolder:
         self.out = out
         self.name = f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(grid_name).stem}"
         self.staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{self.name}.", suffix=".partial"))
+        self.staging.chmod(0o755)  # mkdtemp makes it private; a run folder is for reading
         self.path = out / self.name
 
     def write_submission(self, labels: np.ndarray) -> None:
