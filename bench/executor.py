@@ -24,7 +24,7 @@ from bench.cache import Cache, code_version, make_key
 from bench.data import Dataset
 from bench.grids import Combo, Grid, Spec
 from clusterers import CLUSTERERS
-from models import MODELS
+from models import MODELS, planned_epochs
 from reducers import REDUCERS
 
 
@@ -184,7 +184,7 @@ class EpochBars:
         """A picklable `on_epoch(epoch, loss)` for `spec`'s training, or None."""
         if not self.enabled:
             return None
-        epochs = MODELS.create(spec.name, **spec.kwargs).epochs
+        epochs = planned_epochs(spec.name, spec.kwargs)
         if not epochs:
             return None
         self.tasks.append(self.progress.add_task(f"  train {spec.label[:20]}", total=epochs, loss=""))

@@ -59,13 +59,23 @@ class Grid:
     encoders: list[Spec] = field(default_factory=list)
     reducers: list[Spec] = field(default_factory=list)
     clusterers: list[Spec] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)  # entries left out, with the reason
 
     def combos(self) -> list[Combo]:
         return [Combo(*c) for c in itertools.product(self.encoders, self.reducers, self.clusterers)]
 
 
-def _everything(registry: Registry) -> list[Spec]:
-    return [Spec(name) for name in registry.names()]
+NOT_IN_FULL = {"identity"}  # thousands of raw dimensions make GMM and spectral crawl; name it to use it
+
+
+def _everything(name: str, pretrained: bool = True) -> Grid:
+    """Every registered entry that can run here (`pretrained=False`: none with outside weights)."""
+    lists, skipped = [], []
+    for registry in STAGES.values():
+        entries = [e for e in registry if (pretrained or not e.pretrained) and e.name not in NOT_IN_FULL]
+        skipped += [f"{e.name} ({e.missing})" for e in entries if e.missing]
+        lists.append([Spec(e.name) for e in entries if not e.missing])
+    return Grid(name, *lists, skipped=skipped)
 
 
 NAMED_GRIDS = {
@@ -73,8 +83,16 @@ NAMED_GRIDS = {
     "quick": lambda: Grid("quick", [Spec("baseline"), Spec("pixels")],
                           [Spec("pca32"), Spec("pca50w")],
                           [Spec("kmeans"), Spec("gmm"), Spec("ward")]),
-    "full": lambda: Grid("full", *(_everything(r) for r in STAGES.values())),
+    "full": lambda: _everything("full"),
+    "no-pretrained": lambda: _everything("no-pretrained", pretrained=False),
 }
+
+
+def drop_pretrained(grid: Grid) -> None:
+    """`--no-pretrained`: remove encoders that use weights learned on other data."""
+    grid.encoders = [s for s in grid.encoders if not MODELS.get(s.name).pretrained]
+    if not grid.encoders:
+        raise UserError(f"grid {grid.name}: --no-pretrained leaves no encoder")
 
 
 def _spec(item, registry: Registry, source: str) -> Spec:
@@ -131,7 +149,9 @@ def check_entries(grid: Grid, dataset, *, n_clusters: int, seed: int) -> None:
     """Build every entry once with its parameters, so a bad value or an image size an encoder
     cannot take is one clear error before any training, not a failed combo an hour later."""
     _, c, h, w = dataset.x.shape
-    built = [(spec, MODELS, dict(in_channels=c)) for spec in grid.encoders]
+    built = [(spec, MODELS, dict(in_channels=c, **({"image_size": (h, w)} if MODELS.get(spec.name)
+                                                   .accepts("image_size") else {})))
+             for spec in grid.encoders]
     built += [(spec, REDUCERS, dict(seed=seed)) for spec in grid.reducers]
     built += [(spec, CLUSTERERS, dict(n_clusters=n_clusters, seed=seed)) for spec in grid.clusterers]
     for spec, registry, context in built:

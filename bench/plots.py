@@ -80,14 +80,18 @@ def embedding_map(folder: Path, embedding: np.ndarray, labels: np.ndarray, truth
     return _save(fig, folder / "map.png")
 
 
-def encoder_panel(folder: Path, label: str, originals: np.ndarray, reconstructions: np.ndarray,
+def encoder_panel(folder: Path, label: str, originals: np.ndarray, reconstructions: np.ndarray | None,
                   history: list[float]) -> Path:
     """Originals above reconstructions, and the training loss per epoch."""
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3), gridspec_kw={"width_ratios": [2, 1]})
-    left.imshow(np.concatenate([_tile(_to_rgb(originals), len(originals)),
-                                _tile(_to_rgb(reconstructions), len(originals))]),
-                interpolation="nearest")
-    left.set_title(f"{label}: originals (top), reconstructions (bottom)", fontsize=9)
+    if reconstructions is None:  # an encoder without a decoder (contrastive): originals only
+        left.imshow(_tile(_to_rgb(originals), len(originals)), interpolation="nearest")
+        left.set_title(f"{label}: no decoder, nothing to reconstruct", fontsize=9)
+    else:
+        left.imshow(np.concatenate([_tile(_to_rgb(originals), len(originals)),
+                                    _tile(_to_rgb(reconstructions), len(originals))]),
+                    interpolation="nearest")
+        left.set_title(f"{label}: originals (top), reconstructions (bottom)", fontsize=9)
     left.axis("off")
     right.plot(range(1, len(history) + 1), history, marker=".")
     right.set_xlabel("epoch")

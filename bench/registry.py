@@ -4,6 +4,7 @@ An entry is a name, a factory and its default parameters. `create(name, **params
 factory with the defaults overridden by `params`; `names()` lists the entries.
 """
 
+import importlib.util
 import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -17,6 +18,16 @@ class Entry:
     factory: Callable
     defaults: dict = field(default_factory=dict)
     summary: str = ""
+    pretrained: bool = False  # uses weights learned on other data (some homeworks forbid it)
+    requires: str = ""  # an optional module the entry needs
+    extra: str = ""  # the pip extra that installs it
+
+    @property
+    def missing(self) -> str:
+        """Why the entry can't run here, or '' when it can."""
+        if self.requires and importlib.util.find_spec(self.requires) is None:
+            return f"needs {self.requires}: pip install -e '.[{self.extra}]'"
+        return ""
 
     def accepts(self, param: str) -> bool:
         signature = inspect.signature(self.factory)
@@ -30,13 +41,13 @@ class Registry:
         self._entries: dict[str, Entry] = {}
 
     def register(self, name: str, factory: Callable | None = None, *, summary: str = "",
-                 **defaults: Any):
+                 pretrained: bool = False, requires: str = "", extra: str = "", **defaults: Any):
         """Register `factory` under `name`; usable as a decorator or as a plain call."""
         def add(fn: Callable) -> Callable:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             doc = summary or (inspect.getdoc(fn) or "").split("\n")[0]
-            self._entries[name] = Entry(name, fn, dict(defaults), doc)
+            self._entries[name] = Entry(name, fn, dict(defaults), doc, pretrained, requires, extra)
             return fn
         return add(factory) if factory is not None else add
 
@@ -47,6 +58,8 @@ class Registry:
 
     def create(self, name: str, **params: Any):
         entry = self.get(name)
+        if entry.missing:
+            raise UserError(f"{self.kind} {name!r} {entry.missing}")
         unknown = [p for p in params if not entry.accepts(p)]
         if unknown:
             raise UserError(f"{self.kind} {name!r} takes no parameter {unknown[0]!r}")

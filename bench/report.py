@@ -18,11 +18,11 @@ TOP_AGREEMENT = 10  # combos in the agreement heatmap
 def _reconstruct(spec, arrays: dict, images: np.ndarray) -> np.ndarray | None:
     """Rebuild a trained encoder from its cached weights and reconstruct `images`."""
     import torch
-    from models import MODELS
+    from models import create_encoder
     state = {k.removeprefix("state."): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("state.")}
-    if not state:
-        return None  # nothing trained (e.g. pixels)
-    model = MODELS.create(spec.name, in_channels=images.shape[1], **spec.kwargs)
+    model = create_encoder(spec.name, in_channels=images.shape[1], image_size=images.shape[2:], **spec.kwargs)
+    if not state or not hasattr(model, "decoder"):
+        return None  # nothing trained (pixels, features), or nothing to reconstruct with (contrastive)
     model.load_state_dict(state)
     model.eval()
     with torch.no_grad():
@@ -47,7 +47,7 @@ def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: l
         arrays, meta = cache.load("encode", record.key)
         originals = dataset.x[:8]
         reconstructions = _reconstruct(outcome.combo.encoder, arrays, originals)
-        if reconstructions is not None:
+        if meta["loss_history"]:
             pictures.append(plots.encoder_panel(folder, outcome.combo.encoder.label, originals,
                                                 reconstructions, meta["loss_history"]))
     top = usable[:TOP_AGREEMENT]

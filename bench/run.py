@@ -64,6 +64,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", default="loky",
                    help="joblib backend: loky (processes), threading, multiprocessing")
     p.add_argument("--list", action="store_true", help="list the registries and grids, then exit")
+    p.add_argument("--no-pretrained", action="store_true",
+                   help="leave out encoders with weights learned on other data (ImageNet)")
     p.add_argument("--no-plots", action="store_true", help="skip the pictures and report.html")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
     return p
@@ -75,11 +77,12 @@ def list_registries(console) -> None:
     for kind, registry in STAGES.items():
         table = Table(title=kind, title_justify="left")
         table.add_column("name")
-        table.add_column("defaults")
         table.add_column("what it is")
+        table.add_column("notes")
         for entry in registry:
-            defaults = ", ".join(f"{k}={v}" for k, v in entry.defaults.items())
-            table.add_row(entry.name, defaults, entry.summary)
+            notes = ["pretrained weights"] if entry.pretrained else []
+            notes += [f"unavailable: {entry.missing}"] if entry.missing else []
+            table.add_row(entry.name, entry.summary, "; ".join(notes))
         console.print(table)
     table = Table(title="grids", title_justify="left")
     for column in ("name", "encoders", "reducers", "clusterers", "combos"):
@@ -95,9 +98,11 @@ def prepare(args):
     """Everything that can be wrong with the input, checked before any training."""
     from bench.data import load_dataset
     from bench.export import check_writable
-    from bench.grids import check_entries, override_epochs, resolve_grid
+    from bench.grids import check_entries, drop_pretrained, override_epochs, resolve_grid
 
     grid = resolve_grid(args.grid)
+    if args.no_pretrained:
+        drop_pretrained(grid)
     if args.epochs is not None:
         override_epochs(grid, args.epochs)
     dataset = load_dataset(args.data, args.labels)
@@ -131,6 +136,8 @@ def run(args, console) -> int:
     console.print(f"[bold]grid[/] {grid.name}: {len(grid.encoders)} encoders x {len(grid.reducers)} "
                   f"reducers x {len(grid.clusterers)} clusterers = {len(combos)} combos, "
                   f"{args.jobs} jobs ({args.backend})")
+    for note in grid.skipped:
+        console.print(f"  [dim]skipped {note}[/]")
 
     cache = Cache(Path(args.cache) if args.cache else Path(args.out) / "cache")
     executor = Executor(cache, jobs=args.jobs, backend=args.backend,

@@ -68,15 +68,16 @@ def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: 
            device: str = "cpu", on_epoch=None) -> Record:
     def compute(cache):
         import torch
-        from models import MODELS
+        from models import create_encoder
         from models.train import fit_encoder
         torch.manual_seed(seed)  # the weights' initialisation
-        model = MODELS.create(spec.name, in_channels=images.shape[1], **spec.kwargs)
+        model = create_encoder(spec.name, in_channels=images.shape[1], image_size=images.shape[2:],
+                               **spec.kwargs)
         latent, history = fit_encoder(model, np.array(images), seed=seed,
                                       device=torch.device(device), on_epoch=on_epoch)
         latent = _check_matrix(latent, len(images), "latent")
-        # the weights too, so reports can show reconstructions without retraining
-        state = {f"state.{k}": v.cpu().numpy() for k, v in model.state_dict().items()}
+        # trained weights too, so reports can show reconstructions without retraining
+        state = {f"state.{k}": v.cpu().numpy() for k, v in model.state_dict().items()} if history else {}
         return {"x": latent, **state}, {"loss_history": history, "device": device}
     return _run("encode", key, cache_root, compute)
 

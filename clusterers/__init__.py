@@ -4,8 +4,11 @@ Each entry is a factory taking `n_clusters` and `seed`. A clusterer may mark noi
 scoring and the ensemble handle it.
 """
 
-from sklearn.cluster import AgglomerativeClustering, KMeans
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.cluster import AgglomerativeClustering, Birch, KMeans, MiniBatchKMeans, SpectralClustering
 from sklearn.mixture import GaussianMixture
+from sklearn.neighbors import NearestNeighbors
 
 from bench.registry import Registry
 
@@ -16,6 +19,12 @@ CLUSTERERS = Registry("clusterer")
 def kmeans(n_clusters: int = 2, seed: int = 0):
     """KMeans (k-means++, sklearn defaults), as the seed tutorial."""
     return KMeans(n_clusters, random_state=seed)
+
+
+@CLUSTERERS.register("minibatch")
+def minibatch(n_clusters: int = 2, batch_size: int = 1024, seed: int = 0):
+    """MiniBatchKMeans (3 inits, batches of 1024): KMeans for large N."""
+    return MiniBatchKMeans(n_clusters, batch_size=batch_size, n_init=3, random_state=seed)
 
 
 @CLUSTERERS.register("gmm")
@@ -30,3 +39,45 @@ def gmm(n_clusters: int = 2, covariance_type: str = "full", reg_covar: float = 1
 def ward(n_clusters: int = 2, seed: int = 0):
     """Agglomerative clustering, Ward linkage (O(N^2) memory: fine to ~20k images)."""
     return AgglomerativeClustering(n_clusters, linkage="ward")
+
+
+@CLUSTERERS.register("spectral")
+def spectral(n_clusters: int = 2, n_neighbors: int = 10, seed: int = 0):
+    """Spectral clustering on a 10-nearest-neighbour graph (sparse: no N x N matrix)."""
+    return SpectralClustering(n_clusters, affinity="nearest_neighbors", n_neighbors=n_neighbors,
+                              assign_labels="cluster_qr", random_state=seed)
+
+
+@CLUSTERERS.register("birch")
+def birch(n_clusters: int = 2, threshold: float = 0.5, seed: int = 0):
+    """Birch (one pass over a CF tree, then agglomerative on its leaves)."""
+    return Birch(n_clusters=n_clusters, threshold=threshold)
+
+
+class HDBSCANClusterer(ClusterMixin, BaseEstimator):
+    """HDBSCAN, whose cluster count follows the density, not `n_clusters`. Noise points are
+    given the label of their nearest clustered neighbour (`noise="assign"`, default), so every
+    image gets a group, or left as -1 (`noise="keep"`)."""
+
+    def __init__(self, min_cluster_size: int = 50, min_samples: int = 10, noise: str = "assign"):
+        self.min_cluster_size, self.min_samples, self.noise = min_cluster_size, min_samples, noise
+
+    def fit_predict(self, x, y=None):
+        import hdbscan
+        if self.noise not in ("assign", "keep"):
+            raise ValueError(f"noise must be 'assign' or 'keep', not {self.noise!r}")
+        labels = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size,
+                                 min_samples=self.min_samples).fit_predict(x)
+        noise = labels < 0
+        if self.noise == "assign" and noise.any() and not noise.all():
+            nearest = NearestNeighbors(n_neighbors=1).fit(x[~noise]).kneighbors(x[noise])[1][:, 0]
+            labels[noise] = labels[~noise][nearest]
+        self.labels_ = np.asarray(labels)
+        return self.labels_
+
+
+@CLUSTERERS.register("hdbscan")
+def hdbscan_(n_clusters: int = 2, min_cluster_size: int = 50, min_samples: int = 10,
+             noise: str = "assign", seed: int = 0):
+    """HDBSCAN (density; finds its own cluster count); noise assigned to the nearest cluster."""
+    return HDBSCANClusterer(min_cluster_size, min_samples, noise)

@@ -1,11 +1,33 @@
 """Encoder registry: autoencoder variants and feature encoders.
 
-Every entry's factory takes `in_channels` (set from the data) and returns an `Autoencoder`
-(see `models/base.py`); `models/train.py` trains and runs it.
+Every entry's factory takes `in_channels` (set from the data), optionally `image_size`
+(height, width), and returns an `Autoencoder` (see `models/base.py`); `models/train.py` trains
+and runs it. Entries marked `pretrained` use weights learned elsewhere (ImageNet).
 """
+
+import inspect
 
 from bench.registry import Registry
 
 MODELS = Registry("model")
 
-from models import baseline, pixels  # noqa: E402,F401  (modules register their entries)
+
+def create_encoder(name: str, *, in_channels: int, image_size=(32, 32), **params):
+    """Build encoder `name` for images of `in_channels` x `image_size`."""
+    context = {"in_channels": in_channels}
+    if MODELS.get(name).accepts("image_size"):
+        context["image_size"] = tuple(image_size)
+    return MODELS.create(name, **context, **params)
+
+
+def planned_epochs(name: str, params: dict) -> int:
+    """The epochs encoder `name` will train with `params`, without building it (0: untrained)."""
+    entry = MODELS.get(name)
+    if not entry.accepts("epochs"):
+        return 0
+    default = inspect.signature(entry.factory).parameters["epochs"].default
+    return params.get("epochs", entry.defaults.get("epochs", default))
+
+
+from models import (baseline, conv, dense, denoising, handcrafted, pixels,  # noqa: E402,F401
+                    pretrained, simclr, vae)  # modules register their entries

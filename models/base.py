@@ -24,3 +24,9 @@ class Autoencoder(nn.Module):
 
     def loss_fn(self, x, latent, reconstruction):
         return LOSSES[self.loss](reconstruction, x)
+
+    def training_loss(self, x):
+        """The loss of one training batch. Variants that train differently (noise, sampling,
+        contrastive views) override this, not the shared loop."""
+        latent, reconstruction = self(x)
+        return self.loss_fn(x, latent, reconstruction)

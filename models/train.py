@@ -32,8 +32,7 @@ def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
         total = torch.zeros((), device=x.device)
         for idx in torch.randperm(len(x), generator=generator).split(model.batch_size):
             batch = x[idx.to(x.device)]
-            latent, reconstruction = model(batch)
-            loss = model.loss_fn(batch, latent, reconstruction)
+            loss = model.training_loss(batch)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

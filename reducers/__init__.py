@@ -2,9 +2,13 @@
 
 Each entry is a factory taking `seed` and returning an estimator or a `sklearn.pipeline`
 chain. Standardisation of the encoder output (as the seed does) is the first step of a chain.
+Entries whose cost grows quadratically with N fit on a bounded, seeded subsample and extend
+to every point (`Subsampled`).
 """
 
-from sklearn.decomposition import PCA
+import numpy as np
+from sklearn.base import BaseEstimator, TransformerMixin, clone
+from sklearn.decomposition import PCA, KernelPCA, TruncatedSVD
 from sklearn.manifold import TSNE
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
@@ -14,9 +18,36 @@ from bench.registry import Registry
 REDUCERS = Registry("reducer")
 
 
+class Subsampled(TransformerMixin, BaseEstimator):
+    """Fit `estimator` on at most `max_fit` seeded rows, then transform all rows."""
+
+    def __init__(self, estimator, max_fit: int = 2000, seed: int = 0):
+        self.estimator, self.max_fit, self.seed = estimator, max_fit, seed
+
+    def fit(self, x, y=None):
+        rows = np.random.default_rng(self.seed).permutation(len(x))[:self.max_fit]
+        self.estimator_ = clone(self.estimator).fit(x[np.sort(rows)])
+        return self
+
+    def transform(self, x):
+        return self.estimator_.transform(x)
+
+
 def pca(n_components: int = 32, whiten: bool = False, seed: int = 0):
     """Standardize, then PCA."""
     return make_pipeline(StandardScaler(), PCA(n_components, whiten=whiten, random_state=seed))
+
+
+def svd(n_components: int = 50, seed: int = 0):
+    """Truncated SVD of the raw (uncentred, unscaled) encoder output."""
+    return TruncatedSVD(n_components, random_state=seed)
+
+
+def kernel_pca(n_components: int = 32, gamma: float | None = None, max_fit: int = 2000, seed: int = 0):
+    """Standardize, PCA(50), then RBF kernel PCA fitted on a subsample."""
+    return make_pipeline(StandardScaler(), PCA(50, random_state=seed),
+                         Subsampled(KernelPCA(n_components, kernel="rbf", gamma=gamma,
+                                              random_state=seed), max_fit, seed))
 
 
 def pca_tsne(n_components: int = 2, pca_components: int = 50, perplexity: float = 30.0,
@@ -26,15 +57,27 @@ def pca_tsne(n_components: int = 2, pca_components: int = 50, perplexity: float 
                          TSNE(n_components, perplexity=perplexity, init="pca", random_state=seed))
 
 
+def pca_umap(n_components: int = 10, n_neighbors: int = 15, min_dist: float = 0.0,
+             pca_components: int = 50, seed: int = 0):
+    """Standardize, PCA, then UMAP (min_dist 0 packs clusters tightly, as for clustering)."""
+    from umap import UMAP  # imported here: numba compiles on import, seconds we spend only when used
+    return make_pipeline(StandardScaler(), PCA(pca_components, random_state=seed),
+                         UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist,
+                              random_state=seed, n_jobs=1))
+
+
 def identity(seed: int = 0):
     """The encoder output unchanged."""
     return FunctionTransformer()
 
 
-REDUCERS.register("pca32", pca, n_components=32,
-                  summary="standardize -> PCA(32), as the seed tutorial")
-REDUCERS.register("pca50w", pca, n_components=50, whiten=True,
-                  summary="standardize -> PCA(50, whitened)")
-REDUCERS.register("tsne2", pca_tsne, n_components=2,
-                  summary="standardize -> PCA(50) -> t-SNE(2)")
+REDUCERS.register("pca32", pca, n_components=32, summary="standardize -> PCA(32), as the seed tutorial")
+REDUCERS.register("pca50w", pca, n_components=50, whiten=True, summary="standardize -> PCA(50, whitened)")
+REDUCERS.register("svd50", svd, n_components=50, summary="truncated SVD(50) of the raw encoder output")
+REDUCERS.register("kpca32", kernel_pca, n_components=32,
+                  summary="standardize -> PCA(50) -> RBF kernel PCA(32), fit on 2000 (subsampled)")
+REDUCERS.register("tsne2", pca_tsne, n_components=2, summary="standardize -> PCA(50) -> t-SNE(2)")
+REDUCERS.register("tsne3", pca_tsne, n_components=3, summary="standardize -> PCA(50) -> t-SNE(3)")
+REDUCERS.register("umap2", pca_umap, n_components=2, summary="standardize -> PCA(50) -> UMAP(2)")
+REDUCERS.register("umap10", pca_umap, n_components=10, summary="standardize -> PCA(50) -> UMAP(10)")
 REDUCERS.register("identity", identity)

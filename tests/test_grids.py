@@ -1,7 +1,7 @@
 import pytest
 
 from bench.errors import UserError
-from bench.grids import NAMED_GRIDS, Spec, resolve_grid
+from bench.grids import NAMED_GRIDS, Spec, drop_pretrained, resolve_grid
 from clusterers import CLUSTERERS
 from models import MODELS
 from reducers import REDUCERS
@@ -21,9 +21,27 @@ def test_combos_are_the_cartesian_product():
 
 def test_full_grid_takes_every_registered_entry():
     grid = resolve_grid("full")
-    assert [s.name for s in grid.encoders] == MODELS.names()
-    assert [s.name for s in grid.reducers] == REDUCERS.names()
+    assert [s.name for s in grid.encoders] == [n for n in MODELS.names() if not MODELS.get(n).missing]
+    assert [s.name for s in grid.reducers] == [n for n in REDUCERS.names() if n != "identity"]
     assert [s.name for s in grid.clusterers] == CLUSTERERS.names()
+
+
+def test_no_pretrained_grid_and_flag_leave_out_pretrained_encoders():
+    assert "effnet" not in [s.name for s in resolve_grid("no-pretrained").encoders]
+    grid = resolve_grid("full")
+    drop_pretrained(grid)
+    assert all(not MODELS.get(s.name).pretrained for s in grid.encoders) and grid.encoders
+
+
+def test_full_grid_skips_entries_whose_extra_is_missing(monkeypatch):
+    from bench.registry import Entry
+    monkeypatch.setitem(MODELS._entries, "ghost", Entry("ghost", lambda in_channels=3: None,
+                                                        requires="no_such_module_xyz", extra="ghost"))
+    grid = resolve_grid("full")
+    assert "ghost" not in [s.name for s in grid.encoders]
+    assert grid.skipped == ["ghost (needs no_such_module_xyz: pip install -e '.[ghost]')"]
+    with pytest.raises(UserError, match="pip install -e '.\\[ghost\\]'"):
+        MODELS.create("ghost")
 
 
 def test_toml_grid_with_parameters(tmp_path):

@@ -1,0 +1,24 @@
+"""A denoising autoencoder: the deeper conv AE, trained to restore images from noisy copies."""
+
+import torch
+
+from models import MODELS
+from models.conv import ConvAE
+
+
+class DenoisingAE(ConvAE):
+    def __init__(self, in_channels: int = 3, noise: float = 0.2, **kwargs):
+        super().__init__(in_channels, **kwargs)
+        self.noise = noise
+
+    def training_loss(self, x):
+        noisy = (x + self.noise * torch.randn_like(x)).clamp(-1, 1)
+        latent, reconstruction = self(noisy)
+        return self.loss_fn(x, latent, reconstruction)  # compared with the clean images
+
+
+@MODELS.register("denoise")
+def denoise(in_channels: int = 3, noise: float = 0.2, loss: str = "mse", epochs: int = 15,
+            lr: float = 1e-3, batch_size: int = 64) -> DenoisingAE:
+    """Denoising conv AE (Gaussian noise 0.2 on inputs), MSE to the clean image, 15 epochs."""
+    return DenoisingAE(in_channels, noise, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size)

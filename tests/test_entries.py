@@ -1,0 +1,127 @@
+"""Every registry entry builds, runs on a tiny input and returns the right shape."""
+
+import numpy as np
+import pytest
+import torch
+
+from clusterers import CLUSTERERS
+from models import MODELS, create_encoder, planned_epochs
+from models.train import fit_encoder, train
+from reducers import REDUCERS
+
+TRAINABLE = [n for n in MODELS.names() if planned_epochs(n, {})]
+
+
+@pytest.mark.parametrize("name", MODELS.names())
+@pytest.mark.parametrize("channels, size", [(3, (32, 32)), (1, (8, 8))])
+def test_every_encoder_runs(name, channels, size):
+    if MODELS.get(name).missing:
+        pytest.skip(MODELS.get(name).missing)
+    torch.manual_seed(0)
+    model = create_encoder(name, in_channels=channels, image_size=size,
+                           **({"epochs": 1} if name in TRAINABLE else {}))
+    images = np.random.default_rng(0).uniform(-1, 1, (40, channels, *size)).astype(np.float32)
+    latent, history = fit_encoder(model, images, seed=0, device=torch.device("cpu"))
+    assert latent.shape[0] == 40 and latent.ndim == 2 and np.isfinite(latent).all()
+    assert len(history) == (1 if name in TRAINABLE else 0)
+    _, reconstruction = model(torch.from_numpy(images[:2]))
+    if hasattr(model, "decoder"):
+        assert reconstruction.shape == (2, channels, *size)
+
+
+@pytest.mark.parametrize("name", REDUCERS.names())
+def test_every_reducer_runs(name):
+    z = np.random.default_rng(0).normal(size=(150, 64)).astype(np.float32)
+    embedding = REDUCERS.create(name, seed=0).fit_transform(z)
+    assert embedding.shape[0] == 150 and np.isfinite(embedding).all()
+    expected = {"pca32": 32, "pca50w": 50, "svd50": 50, "kpca32": 32, "tsne2": 2, "tsne3": 3,
+                "umap2": 2, "umap10": 10, "identity": 64}
+    assert embedding.shape[1] == expected[name]
+
+
+@pytest.mark.parametrize("name", CLUSTERERS.names())
+def test_every_clusterer_finds_separated_groups(name):
+    rng = np.random.default_rng(0)
+    truth = np.repeat([0, 1, 2], 80)
+    x = np.array([[0, 0], [20, 0], [0, 20]])[truth] + rng.normal(size=(240, 2))
+    labels = CLUSTERERS.create(name, n_clusters=3, seed=0).fit_predict(x)
+    assert labels.shape == (240,)
+    from sklearn.metrics import adjusted_rand_score
+    assert adjusted_rand_score(truth, labels) > 0.95
+
+
+def test_hdbscan_assigns_or_keeps_noise(monkeypatch):
+    import hdbscan
+
+    class Fixed:  # hdbscan's own answer, fixed: two groups and two noise points
+        def __init__(self, **kwargs):
+            pass
+
+        def fit_predict(self, x):
+            return np.array([0, 0, 1, 1, -1, -1])
+
+    monkeypatch.setattr(hdbscan, "HDBSCAN", Fixed)
+    x = np.array([[0, 0], [0, 1], [10, 10], [10, 11], [1, 1], [9, 9]])
+    assert CLUSTERERS.create("hdbscan").fit_predict(x).tolist() == [0, 0, 1, 1, 0, 1]
+    assert CLUSTERERS.create("hdbscan", noise="keep").fit_predict(x).tolist() == [0, 0, 1, 1, -1, -1]
+
+
+def test_kernel_pca_fits_on_a_subsample_and_extends_to_all():
+    z = np.random.default_rng(0).normal(size=(500, 60))
+    reducer = REDUCERS.create("kpca32", max_fit=100, seed=0)
+    assert reducer.fit_transform(z).shape == (500, 32)
+    assert reducer[-1].estimator_.eigenvectors_.shape[0] == 100
+
+
+def test_vae_latent_is_the_mean_and_its_loss_adds_kl():
+    torch.manual_seed(0)
+    vae = create_encoder("vae", in_channels=3, image_size=(16, 16), latent_dim=8)
+    x = torch.rand(10, 3, 16, 16) * 2 - 1
+    vae.eval()
+    first, _ = vae(x)
+    assert torch.equal(first, vae(x)[0])  # mu, not a sample: deterministic
+    assert first.shape == (10, 8)
+    torch.manual_seed(1)
+    with_kl = vae.training_loss(x)
+    vae.beta = 0.0
+    torch.manual_seed(1)
+    without_kl = vae.training_loss(x)
+    assert with_kl > without_kl  # the KL term is positive
+
+
+def test_denoising_trains_on_noisy_inputs_against_clean_targets():
+    torch.manual_seed(0)
+    model = create_encoder("denoise", in_channels=1, image_size=(8, 8))
+    x = torch.zeros(6, 1, 8, 8)
+    seen = []
+    model.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].clone()))
+    model.training_loss(x)
+    assert seen[0].abs().mean() > 0.05  # the network saw noise
+    model.noise = 0.0
+    seen.clear()
+    loss = model.training_loss(x)
+    _, reconstruction = model(x)
+    assert seen[0].abs().max() == 0 and torch.isclose(loss, ((reconstruction - x) ** 2).mean())
+
+
+def test_simclr_loss_falls_when_training_on_real_structure():
+    from models.simclr import nt_xent
+    a = torch.eye(8) * 5
+    assert nt_xent(a, a, 0.5) < nt_xent(a, torch.roll(a, 1, 0), 0.5)
+    torch.manual_seed(0)
+    model = create_encoder("simclr", in_channels=3, epochs=4, batch_size=32)
+    x = torch.rand(64, 3, 16, 16) * 2 - 1
+    history = train(model, x, seed=0)
+    assert history[-1] < history[0]
+
+
+def test_pretrained_entry_loads_offline(monkeypatch):
+    if MODELS.get("effnet").missing:
+        pytest.skip("the 'pretrained' extra is not installed")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    import socket
+    monkeypatch.setattr(socket, "socket", lambda *a, **k: (_ for _ in ()).throw(OSError("no network")))
+    model = create_encoder("effnet", in_channels=3, resolution=64)
+    features, _ = model(torch.zeros(2, 3, 32, 32))
+    assert features.shape == (2, 1280) and model.epochs == 0
+    assert MODELS.get("effnet").pretrained
