@@ -76,6 +76,7 @@ def _gpu_devices() -> list[str]:
 class Executor:
     def __init__(self, cache: Cache, *, jobs: int = 1, backend: str = "loky", console=None):
         self.cache, self.jobs, self.backend, self.console = cache, jobs, backend, console
+        self.in_process = jobs == 1 and backend != "dask"  # one job: no pool, live callbacks
         self.cache_hits = 0
         self.computed = 0
 
@@ -91,7 +92,7 @@ class Executor:
         task = progress.add_task(description, total=len(calls), loss="") if progress else None
         if not calls:
             return []
-        if self.jobs == 1:
+        if self.in_process:
             results = (fn(*args, **kwargs) for fn, args, kwargs in calls)
         else:
             results = Parallel(n_jobs=min(self.jobs, len(calls)), return_as="generator_unordered")(calls)
@@ -114,7 +115,7 @@ class Executor:
         records: dict[str, stages.Record] = {}
         with parallel_config(backend=self.backend), self._progress() as progress:
             todo = self._todo("encode", enc)
-            with EpochBars(progress, in_process=self.jobs == 1,
+            with EpochBars(progress, in_process=self.in_process,
                            remote=self.backend not in ("loky", "multiprocessing")) as bars:
                 calls = self._encode_calls(todo, dataset, seed, bars)
                 records |= {r.key: r for r in self._map("encode (train encoders)", calls, progress)}

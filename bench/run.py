@@ -2,6 +2,7 @@
 rank them without labels, and export a majority-vote ensemble as the submission."""
 
 import argparse
+import contextlib
 import os
 import platform
 import signal
@@ -30,6 +31,9 @@ def _at_least(minimum: int):
 
 
 _positive, _non_negative = _at_least(1), _at_least(0)
+
+
+BACKENDS = ("loky", "threading", "multiprocessing", "dask")
 
 
 class OneLineParser(argparse.ArgumentParser):
@@ -62,7 +66,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
                    help="parallel workers (each single-threaded)")
     p.add_argument("--backend", default="loky",
-                   help="joblib backend: loky (processes), threading, multiprocessing")
+                   help="joblib backend: loky (local processes), threading, multiprocessing, or "
+                   "dask (a dask.distributed cluster: --scheduler, else a local one of --jobs workers)")
+    p.add_argument("--scheduler", help="address of a running dask scheduler, e.g. tcp://host:8786 "
+                   "(with --backend dask; give --cache a path all workers share)")
     p.add_argument("--list", action="store_true", help="list the registries and grids, then exit")
     p.add_argument("--no-pretrained", action="store_true",
                    help="leave out encoders with weights learned on other data (ImageNet)")
@@ -113,8 +120,10 @@ def prepare(args):
     check_entries(grid, dataset, n_clusters=k, seed=args.seed)
     if args.known_zeros > n:
         raise UserError(f"--known-zeros {args.known_zeros}: more than the {n} images")
-    if args.backend not in ("loky", "threading", "multiprocessing"):
-        raise UserError(f"--backend {args.backend!r}: use loky, threading or multiprocessing")
+    if args.backend not in BACKENDS:
+        raise UserError(f"--backend {args.backend!r}: use {', '.join(BACKENDS)}")
+    if args.scheduler and args.backend != "dask":
+        raise UserError("--scheduler needs --backend dask")
     check_writable(Path(args.out))
     return grid, dataset, k
 
@@ -123,6 +132,7 @@ def run(args, console) -> int:
     import bench.ensemble as ensemble
     from bench import leaderboard, report, scoring
     from bench.cache import Cache, library_versions
+    from bench.cluster import dask_client
     from bench.console import leaderboard_table, summary_panel
     from bench.executor import Executor
     from bench.export import RunFolder
@@ -139,10 +149,12 @@ def run(args, console) -> int:
     for note in grid.skipped:
         console.print(f"  [dim]skipped {note}[/]")
 
-    cache = Cache(Path(args.cache) if args.cache else Path(args.out) / "cache")
+    # absolute: workers (dask) may not share our working directory
+    cache = Cache((Path(args.cache) if args.cache else Path(args.out) / "cache").resolve())
     executor = Executor(cache, jobs=args.jobs, backend=args.backend,
                         console=None if args.quiet else console)
-    outcomes = executor.run(grid, dataset, n_clusters=k, seed=args.seed)
+    with dask_client(args.scheduler, args.jobs) if args.backend == "dask" else contextlib.nullcontext():
+        outcomes = executor.run(grid, dataset, n_clusters=k, seed=args.seed)
     stages_s = time.perf_counter() - started
     total = sum(len(set(keys)) for keys in (grid.encoders, [(e, r) for e in grid.encoders
                                                               for r in grid.reducers], combos))
