@@ -7,13 +7,15 @@ changes the order.
 import numpy as np
 import pandas as pd
 
-from bench import scoring
+from bench import scoring, selection
 from bench.executor import Outcome
 
 TIME_COLUMNS = ["encode_s", "reduce_s", "cluster_s"]
 
 
-def build(outcomes: list[Outcome], truth: np.ndarray | None = None) -> pd.DataFrame:
+def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: np.ndarray | None = None,
+          n_clusters: int = 2, seed: int = 0) -> pd.DataFrame:
+    """The ranked table. With `images`, the extra selection scores of `bench.selection` too."""
     rows = []
     for o in outcomes:
         found = scoring.n_clusters_found(o.labels) if o.labels is not None else 0
@@ -36,6 +38,14 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None) -> pd.DataFr
     table.loc[usable, "agreement"] = scoring.agreement(labels)
     table["score"] = scoring.combined(table["silhouette"], table["agreement"])
     table.loc[~usable, "score"] = np.nan
+    extra = ["consensus", "ref_silhouette"] if images is not None else []
+    if images is not None:
+        table[extra] = np.nan
+        if labels:
+            table.loc[usable, "consensus"] = selection.consensus_nmi(
+                labels, table.loc[usable, "agreement"].to_numpy(), n_clusters)
+            rows, points = selection.reference_space(images, seed)
+            table.loc[usable, "ref_silhouette"] = selection.reference_silhouettes(rows, points, labels)
     if truth is not None:
         for name in ("acc", "nmi", "ari"):
             table[name] = np.nan
@@ -48,7 +58,7 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None) -> pd.DataFr
                               kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "noise",
-             *TIME_COLUMNS, "status", "encoder", "reducer", "clusterer"]
+             *TIME_COLUMNS, "status", "encoder", "reducer", "clusterer", *extra]
     return table[order + [c for c in ("acc", "nmi", "ari") if c in table]]
 
 

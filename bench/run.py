@@ -130,7 +130,7 @@ def prepare(args):
 
 def run(args, console) -> int:
     import bench.ensemble as ensemble
-    from bench import leaderboard, report, scoring
+    from bench import leaderboard, report, scoring, selection
     from bench.cache import Cache, library_versions
     from bench.cluster import dask_client
     from bench.console import leaderboard_table, summary_panel
@@ -161,7 +161,7 @@ def run(args, console) -> int:
     console.print(f"[bold]cache[/] {executor.cache_hits}/{total} stages from cache, "
                   f"{executor.computed} computed ({cache.root})")
 
-    table = leaderboard.build(outcomes, dataset.y)
+    table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=args.seed)
     ranked = leaderboard.outcome_order(table, outcomes)
     usable = [(row, o) for row, o in zip(table.itertuples(), ranked) if row.status == "ok"]
     if not usable:
@@ -185,6 +185,8 @@ def run(args, console) -> int:
                      "metrics": scoring.external(dataset.y, labels) if dataset.y is not None else None},
         "timings_s": {"stages": round(stages_s, 3)},
     }
+    if dataset.y is not None:
+        record["audit"] = selection.audit(table, record["ensemble"]["metrics"]["acc"])
 
     folder = RunFolder(Path(args.out), grid.name)
     try:

@@ -1,0 +1,68 @@
+"""More label-free selection scores, and the audit of how well the ranking picks.
+
+- `consensus`: NMI of a combo's labels to the consensus of the working combos (their aligned
+  majority vote, the most central combo first).
+- `ref_silhouette`: silhouette of a combo's labels in one shared reference space (standardised
+  PCA(50) of the pixels, on a seeded sample), so it compares across embeddings, unlike the
+  silhouette in each combo's own space.
+
+The audit needs ground truth and never feeds back into the ranking: Spearman correlation of
+each label-free score with ACC across combos, the regret of the label-free top-1 (oracle-best
+ACC minus top-1 ACC), and the ensemble's ACC next to its members'.
+"""
+
+import numpy as np
+import pandas as pd
+from scipy.stats import spearmanr
+from sklearn.decomposition import PCA
+from sklearn.metrics import normalized_mutual_info_score, silhouette_score
+from sklearn.preprocessing import StandardScaler
+
+from bench.ensemble import majority_vote
+from bench.scoring import SILHOUETTE_SAMPLE
+
+SCORES = ["score", "silhouette", "agreement", "consensus", "ref_silhouette"]
+
+
+def reference_space(images: np.ndarray, seed: int, sample: int = SILHOUETTE_SAMPLE):
+    """(rows, points): a seeded sample of the images in standardised PCA(50) pixel space."""
+    rows = np.sort(np.random.default_rng(seed).permutation(len(images))[:sample])
+    flat = images[rows].reshape(len(rows), -1)
+    dims = min(50, *flat.shape)
+    return rows, PCA(dims, random_state=seed).fit_transform(StandardScaler().fit_transform(flat))
+
+
+def reference_silhouettes(rows: np.ndarray, points: np.ndarray, label_sets: list) -> np.ndarray:
+    out = []
+    for labels in label_sets:
+        sample = labels[rows]
+        kept = sample >= 0
+        ok = 2 <= len(np.unique(sample[kept])) < kept.sum()
+        out.append(silhouette_score(points[kept], sample[kept]) * kept.mean() if ok else np.nan)
+    return np.array(out)
+
+
+def consensus_nmi(label_sets: list, agreements: np.ndarray, k: int) -> np.ndarray:
+    """NMI of each labelling to the aligned majority vote of those that found k clusters."""
+    voters = [i for i in np.argsort(-agreements, kind="stable")
+              if len(np.unique(label_sets[i][label_sets[i] >= 0])) == k]
+    if not voters:
+        return np.full(len(label_sets), np.nan)
+    consensus, _ = majority_vote([label_sets[i] for i in voters], k, known_zeros=0)
+    return np.array([normalized_mutual_info_score(consensus, labels) for labels in label_sets])
+
+
+def audit(table: pd.DataFrame, ensemble_acc: float) -> dict:
+    """How well the label-free ranking picked, by ground truth."""
+    ok = table[table["status"] == "ok"]
+    spearman = {}
+    for name in SCORES:
+        values = ok[name].to_numpy(float)
+        finite = np.isfinite(values)
+        defined = finite.sum() > 2 and np.ptp(values[finite]) > 0  # constant: no correlation
+        spearman[name] = (float(spearmanr(values[finite], ok["acc"][finite]).statistic)
+                          if defined else float("nan"))
+    return {"spearman_with_acc": spearman,
+            "oracle_best_acc": float(ok["acc"].max()), "top1_acc": float(ok["acc"].iloc[0]),
+            "regret": float(ok["acc"].max() - ok["acc"].iloc[0]),
+            "median_acc": float(ok["acc"].median()), "ensemble_acc": float(ensemble_acc)}

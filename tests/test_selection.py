@@ -1,0 +1,48 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from bench import selection
+
+
+def test_audit_on_a_hand_checked_table():
+    table = pd.DataFrame({
+        "status": ["ok", "ok", "ok", "ok", "encode failed: x"],
+        "acc": [0.70, 0.90, 0.60, 0.80, np.nan],
+        "score": [0.9, 0.8, 0.7, 0.6, np.nan],  # ranked order, as the leaderboard is
+        "silhouette": [0.1, 0.4, 0.0, 0.3, np.nan],  # same order as ACC: rho = +1
+        "agreement": [0.5, 0.5, 0.5, 0.5, np.nan],  # constant: undefined
+        "consensus": [0.9, 0.8, 0.7, 0.6, np.nan],
+        "ref_silhouette": [np.nan, 0.2, 0.1, np.nan, np.nan],  # two finite values: too few
+    })
+    result = selection.audit(table, ensemble_acc=0.85)
+    rho = result["spearman_with_acc"]
+    assert rho["silhouette"] == pytest.approx(1.0)
+    assert rho["score"] == pytest.approx(0.0)  # ranks (4,3,2,1) vs (2,4,1,3): 1 - 6*10/60
+    assert np.isnan(rho["agreement"]) and np.isnan(rho["ref_silhouette"])
+    assert result["regret"] == pytest.approx(0.20) and result["top1_acc"] == pytest.approx(0.70)
+    assert result["oracle_best_acc"] == pytest.approx(0.90) and result["median_acc"] == pytest.approx(0.75)
+    assert result["ensemble_acc"] == 0.85
+
+
+def test_reference_silhouette_compares_labelings_in_one_space():
+    rng = np.random.default_rng(0)
+    truth = np.repeat([0, 1], 100)
+    images = (truth[:, None, None, None] * 2.0 - 1) + rng.normal(0, 0.3, (200, 1, 4, 4))
+    rows, points = selection.reference_space(images.astype(np.float32), seed=0, sample=150)
+    assert len(rows) == 150 and points.shape[0] == 150
+    good, random, one = selection.reference_silhouettes(
+        rows, points, [truth, rng.integers(0, 2, 200), np.zeros(200, int)])
+    assert good > 0.5 and abs(random) < 0.1 and np.isnan(one)
+
+
+def test_consensus_prefers_the_majority_view():
+    truth = np.repeat([0, 1], 50)
+    noisy = truth.copy()
+    noisy[:10] = 1
+    other = np.tile([0, 1], 50)  # disagrees with everything
+    three = np.repeat([0, 1, 2], [30, 30, 40])  # a different cluster count: scored, not voting
+    scores = selection.consensus_nmi([truth, 1 - truth, noisy, other, three],
+                                     agreements=np.array([0.9, 0.9, 0.8, 0.1, 0.5]), k=2)
+    assert scores[0] == pytest.approx(1.0) and scores[1] == pytest.approx(1.0)
+    assert scores[3] < 0.01 and 0 < scores[4] < 1
