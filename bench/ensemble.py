@@ -3,6 +3,8 @@
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from bench.errors import UserError
+
 
 def compact(labels: np.ndarray) -> np.ndarray:
     """Cluster ids renamed to 0..m-1 in order of value; noise stays -1."""
@@ -74,3 +76,14 @@ def majority_vote(ranked: list[np.ndarray], k: int, known_zeros: int):
     aligned = [best] + [align(compact(m), best, k) for m in ranked[1:]]
     result = vote(aligned, k)
     return orient(result, known_zeros), agreement_with(result, aligned)
+
+
+def choose_members(table, ranked: list, k: int, top_k: int):
+    """The top `top_k` working combos that found exactly `k` clusters, as (row, outcome) pairs
+    in rank order, and the labels of those passed over for another cluster count."""
+    usable = [(row, o) for row, o in zip(table.itertuples(), ranked) if row.status == "ok"]
+    members = [(row, o) for row, o in usable if row.clusters == k][:top_k]
+    if not members:
+        raise UserError(f"no combo found exactly {k} clusters; nothing to vote on")
+    skipped = [row.combo for row, _ in usable[:top_k] if row.clusters != k]
+    return members, skipped

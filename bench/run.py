@@ -107,6 +107,10 @@ def prepare(args):
     from bench.export import check_writable
     from bench.grids import check_entries, drop_pretrained, override_epochs, resolve_grid
 
+    if args.backend not in BACKENDS:
+        raise UserError(f"--backend {args.backend!r}: use {', '.join(BACKENDS)}")
+    if args.scheduler and args.backend != "dask":
+        raise UserError("--scheduler needs --backend dask")
     grid = resolve_grid(args.grid)
     if args.no_pretrained:
         drop_pretrained(grid)
@@ -120,10 +124,6 @@ def prepare(args):
     check_entries(grid, dataset, n_clusters=k, seed=args.seed)
     if args.known_zeros > n:
         raise UserError(f"--known-zeros {args.known_zeros}: more than the {n} images")
-    if args.backend not in BACKENDS:
-        raise UserError(f"--backend {args.backend!r}: use {', '.join(BACKENDS)}")
-    if args.scheduler and args.backend != "dask":
-        raise UserError("--scheduler needs --backend dask")
     check_writable(Path(args.out))
     return grid, dataset, k
 
@@ -163,14 +163,10 @@ def run(args, console) -> int:
 
     table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=args.seed)
     ranked = leaderboard.outcome_order(table, outcomes)
-    usable = [(row, o) for row, o in zip(table.itertuples(), ranked) if row.status == "ok"]
-    if not usable:
+    if (table["status"] != "ok").all():
         console.print(leaderboard_table(table, args.top_k))
         raise UserError("every combo failed; see the status column above")
-    members = [(row, o) for row, o in usable if row.clusters == k][:args.top_k]
-    skipped = [row.combo for row, o in usable[:args.top_k] if row.clusters != k]
-    if not members:
-        raise UserError(f"no combo found exactly {k} clusters; nothing to vote on")
+    members, skipped = ensemble.choose_members(table, ranked, k, args.top_k)
     labels, agreements = ensemble.majority_vote([o.labels for _, o in members], k, args.known_zeros)
     record = {
         "args": vars(args), "bench": __version__, "python": platform.python_version(),

@@ -56,3 +56,17 @@ def test_majority_vote_aligns_orients_and_reports_agreement():
     labels, agreements = majority_vote([best, flipped, best], 2, known_zeros=5)
     assert labels.tolist() == [0, 0, 0, 0, 0, 1, 1, 1]
     assert agreements == [1.0, 7 / 8, 1.0]
+
+
+def test_members_with_another_cluster_count_are_skipped_and_named():
+    import pandas as pd
+    import pytest
+
+    from bench.ensemble import choose_members
+    from bench.errors import UserError
+    table = pd.DataFrame({"rank": [1, 2, 3, 4], "combo": ["a", "b", "c", "d"],
+                          "status": ["ok", "ok", "encode failed: x", "ok"], "clusters": [3, 2, 0, 2]})
+    members, skipped = choose_members(table, ["A", "B", "C", "D"], k=2, top_k=2)
+    assert [o for _, o in members] == ["B", "D"] and skipped == ["a"]
+    with pytest.raises(UserError, match="no combo found exactly 5 clusters"):
+        choose_members(table, ["A", "B", "C", "D"], k=5, top_k=2)
