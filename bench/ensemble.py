@@ -1,4 +1,11 @@
-"""The majority-vote ensemble: align members to the best one, vote, orient by known zeros."""
+"""Ensembles of the top combos, oriented by the known zeros at the end.
+
+- `vote` (default): align every member to the best one (Hungarian), majority vote per image.
+- `weighted`: the same vote, each member counting by its label-free score.
+- `coassoc`: evidence accumulation — how often two images share a cluster across members —
+  clustered by average linkage on a seeded sample, every image then joining the sample cluster
+  it co-occurs with most (bounded cost at any N; no alignment needed).
+"""
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -25,16 +32,17 @@ def align(labels: np.ndarray, reference: np.ndarray, k: int) -> np.ndarray:
     return np.where(labels >= 0, mapping[np.clip(labels, 0, None)], -1)
 
 
-def vote(members: list[np.ndarray], k: int) -> np.ndarray:
-    """Majority vote per image over aligned labellings, ordered best first.
+def vote(members: list[np.ndarray], k: int, weights=None) -> np.ndarray:
+    """Majority vote per image over aligned labellings, ordered best first, each counting
+    `weights[i]` (default 1).
 
     Noise (-1) abstains. A tie goes to the label of the highest-ranked member that voted for
     one of the tied labels; an image on which every member abstains gets -1."""
     n = len(members[0])
-    counts = np.zeros((n, k), dtype=np.int64)
-    for labels in members:
+    counts = np.zeros((n, k))
+    for labels, weight in zip(members, np.ones(len(members)) if weights is None else weights):
         voted = labels >= 0
-        counts[np.flatnonzero(voted), labels[voted]] += 1
+        counts[np.flatnonzero(voted), labels[voted]] += weight
     tied = counts == counts.max(axis=1, keepdims=True)
     result = np.full(n, -1)
     for labels in members:  # best member first
@@ -70,12 +78,56 @@ def agreement_with(result: np.ndarray, members: list[np.ndarray]) -> list[float]
     return [float(np.mean(m == result)) for m in members]
 
 
-def majority_vote(ranked: list[np.ndarray], k: int, known_zeros: int):
-    """Align each member (best first) to the best, vote, orient. Returns (labels, agreements)."""
+def _aligned(ranked: list[np.ndarray], k: int) -> list[np.ndarray]:
     best = compact(ranked[0])
-    aligned = [best] + [align(compact(m), best, k) for m in ranked[1:]]
-    result = vote(aligned, k)
+    return [best] + [align(compact(m), best, k) for m in ranked[1:]]
+
+
+def majority_vote(ranked: list[np.ndarray], k: int, known_zeros: int, weights=None):
+    """Align each member (best first) to the best, vote, orient. Returns (labels, agreements)."""
+    aligned = _aligned(ranked, k)
+    result = vote(aligned, k, weights)
     return orient(result, known_zeros), agreement_with(result, aligned)
+
+
+COASSOC_SAMPLE = 2000
+
+
+def _shared(members: np.ndarray, points: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Fraction of members that put each of `points` in the same (non-noise) cluster as each
+    of `rows`: (len(points), len(rows))."""
+    a, b = members[:, points, None], members[:, None, rows]
+    return ((a == b) & (a >= 0)).mean(axis=0)
+
+
+def coassociation(ranked: list[np.ndarray], k: int, known_zeros: int, seed: int = 0,
+                  sample: int = COASSOC_SAMPLE):
+    """Evidence-accumulation consensus (see the module doc). Returns (labels, agreements)."""
+    from sklearn.cluster import AgglomerativeClustering
+    members = np.stack([compact(m) for m in ranked])
+    n = members.shape[1]
+    rows = np.sort(np.random.default_rng(seed).permutation(n)[:sample])
+    together = _shared(members, rows, rows)
+    sample_labels = AgglomerativeClustering(k, metric="precomputed", linkage="average").fit_predict(1 - together)
+    result = np.empty(n, dtype=np.int64)
+    for start in range(0, n, 1000):  # chunks keep the (chunk, sample, members) block small
+        points = np.arange(start, min(start + 1000, n))
+        share = _shared(members, points, rows)
+        per_cluster = np.stack([share[:, sample_labels == c].mean(axis=1) for c in range(k)], axis=1)
+        result[points] = per_cluster.argmax(axis=1)
+    return orient(result, known_zeros), agreement_with(result, [align(m, result, k) for m in members])
+
+
+METHODS = ("vote", "weighted", "coassoc")
+
+
+def combine(method: str, ranked: list[np.ndarray], scores: list[float], k: int, known_zeros: int,
+            seed: int = 0):
+    """The ensemble `method` of members `ranked` best first. Returns (labels, agreements)."""
+    if method == "coassoc":
+        return coassociation(ranked, k, known_zeros, seed)
+    weights = np.nan_to_num(np.asarray(scores, float)) if method == "weighted" else None
+    return majority_vote(ranked, k, known_zeros, weights)
 
 
 def choose_members(table, ranked: list, k: int, top_k: int):

@@ -71,7 +71,9 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
              ("grid", f"{grid['name']}: {grid['combos']} combos"),
              ("cache", f"{cache['hits']} stages from cache, {cache['computed']} computed"),
              ("time", f"{record['timings_s']['total']:.1f} s")]
-    lines.append(("ensemble", f"majority vote of {len(ens['members'])} combos (agreement with the vote)"))
+    method = {"vote": "majority vote", "weighted": "score-weighted vote",
+              "coassoc": "co-association consensus"}[ens.get("method", "vote")]
+    lines.append(("ensemble", f"{method} of {len(ens['members'])} combos (agreement with it)"))
     lines += [(f"  #{m['rank']}", f"{m['combo']} ({m['agreement']:.1%})") for m in ens["members"]]
     if ens["skipped"]:
         lines.append(("skipped", ", ".join(ens["skipped"]) + " (cluster count differs)"))

@@ -63,6 +63,8 @@ def parser() -> argparse.ArgumentParser:
                    help="the first N images are class 0: the submission is relabelled so that "
                    "most of them are 0; 0 turns it off")
     p.add_argument("--top-k", type=_positive, default=5, help="ensemble members: the top K combos")
+    p.add_argument("--ensemble", choices=("vote", "weighted", "coassoc"), default="vote",
+                   help="majority vote; vote weighted by score; co-association consensus")
     p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
                    help="parallel workers (each single-threaded)")
     p.add_argument("--backend", default="loky",
@@ -167,7 +169,8 @@ def run(args, console) -> int:
         console.print(leaderboard_table(table, args.top_k))
         raise UserError("every combo failed; see the status column above")
     members, skipped = ensemble.choose_members(table, ranked, k, args.top_k)
-    labels, agreements = ensemble.majority_vote([o.labels for _, o in members], k, args.known_zeros)
+    labels, agreements = ensemble.combine(args.ensemble, [o.labels for _, o in members],
+                                          [row.score for row, _ in members], k, args.known_zeros, args.seed)
     record = {
         "args": vars(args), "bench": __version__, "python": platform.python_version(),
         "versions": library_versions(),
@@ -175,7 +178,8 @@ def run(args, console) -> int:
                  "n_clusters": k, "ground_truth": dataset.y is not None},
         "grid": {"name": grid.name, "combos": len(combos)},
         "cache": {"path": str(cache.root), "hits": executor.cache_hits, "computed": executor.computed},
-        "ensemble": {"members": [{"rank": row.rank, "combo": row.combo, "agreement": agree}
+        "ensemble": {"method": args.ensemble,
+                     "members": [{"rank": row.rank, "combo": row.combo, "agreement": agree}
                                  for (row, _), agree in zip(members, agreements)],
                      "skipped": skipped,
                      "metrics": scoring.external(dataset.y, labels) if dataset.y is not None else None},

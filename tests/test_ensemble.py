@@ -70,3 +70,27 @@ def test_members_with_another_cluster_count_are_skipped_and_named():
     assert [o for _, o in members] == ["B", "D"] and skipped == ["a"]
     with pytest.raises(UserError, match="no combo found exactly 5 clusters"):
         choose_members(table, ["A", "B", "C", "D"], k=5, top_k=2)
+
+
+def test_weighted_vote_lets_a_strong_member_outvote_two_weak_ones():
+    import numpy as np
+    strong = np.array([0, 0, 1, 1])
+    weak = np.array([1, 1, 1, 1])  # aligned already (no permutation beats identity here)
+    assert vote([strong, weak, weak], 2).tolist() == [1, 1, 1, 1]
+    assert vote([strong, weak, weak], 2, weights=[3.0, 1.0, 1.0]).tolist() == [0, 0, 1, 1]
+
+
+def test_coassociation_needs_no_alignment_and_follows_the_majority():
+    import numpy as np
+
+    from bench.ensemble import coassociation, combine
+    truth = np.repeat([0, 1, 2], 40)
+    permuted = np.array([2, 0, 1])[truth]  # the same grouping under other names
+    noisy = truth.copy()
+    noisy[:8] = 1
+    labels, agreements = coassociation([noisy, permuted, truth], 3, known_zeros=5, seed=0, sample=60)
+    from sklearn.metrics import adjusted_rand_score
+    assert adjusted_rand_score(truth, labels) == 1.0 and (labels[:5] == 0).all()  # oriented
+    assert agreements == [112 / 120, 1.0, 1.0]
+    same, _ = combine("coassoc", [noisy, permuted, truth], [0.1, 0.2, 0.3], 3, 5)
+    assert same.tolist() == labels.tolist()
