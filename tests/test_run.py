@@ -162,3 +162,14 @@ def test_list_shows_registries_and_grids(run_cli):
     assert code == 0
     for name in ("baseline", "pixels", "pca32", "kmeans", "quick", "full"):
         assert name in out
+
+
+@pytest.mark.parametrize("method", ["weighted", "coassoc"])
+def test_ensemble_variants_from_the_command_line(digits_npz, run_cli, tmp_path, method):
+    code, _, err = run_cli("--data", digits_npz, *QUICK, "--jobs", "1", "--no-plots", "--ensemble", method)
+    assert code == 0, err
+    [folder] = run_dirs(tmp_path / "results")
+    run = json.loads((folder / "run.json").read_text())
+    assert run["ensemble"]["method"] == method and run["ensemble"]["metrics"]["acc"] > 0.5
+    labels = pd.read_csv(folder / "submission.csv")["label"]
+    assert len(labels) == 300 and labels.between(0, 9).all()
