@@ -14,8 +14,9 @@ TIME_COLUMNS = ["encode_s", "reduce_s", "cluster_s"]
 
 
 def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: np.ndarray | None = None,
-          n_clusters: int = 2, seed: int = 0) -> pd.DataFrame:
-    """The ranked table. With `images`, the extra selection scores of `bench.selection` too."""
+          n_clusters: int = 2, seed: int = 0, rank_by: str = "score") -> pd.DataFrame:
+    """The table ranked by `rank_by` (a label-free score column). With `images`, the extra
+    selection scores of `bench.selection` too."""
     rows = []
     for o in outcomes:
         found = scoring.n_clusters_found(o.labels) if o.labels is not None else 0
@@ -54,7 +55,8 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
                 for name, value in scoring.external(truth, o.labels).items():
                     table.loc[i, name] = value
     # best score first; ties and failures in a fixed order, so reruns give the same file
-    table = table.sort_values(["score", "combo"], ascending=[False, True], na_position="last",
+    table.loc[~usable, rank_by] = np.nan  # a failed or degenerate combo never ranks above a working one
+    table = table.sort_values([rank_by, "combo"], ascending=[False, True], na_position="last",
                               kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "noise",

@@ -63,6 +63,9 @@ def parser() -> argparse.ArgumentParser:
                    help="the first N images are class 0: the submission is relabelled so that "
                    "most of them are 0; 0 turns it off")
     p.add_argument("--top-k", type=_positive, default=5, help="ensemble members: the top K combos")
+    p.add_argument("--rank-by", choices=("score", "silhouette", "agreement", "consensus", "ref_silhouette"),
+                   default="score", help="label-free column that ranks the leaderboard and picks the "
+                   "ensemble (see README: how combos are ranked)")
     p.add_argument("--ensemble", choices=("vote", "weighted", "coassoc"), default="vote",
                    help="majority vote; vote weighted by score; co-association consensus")
     p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
@@ -163,14 +166,16 @@ def run(args, console) -> int:
     console.print(f"[bold]cache[/] {executor.cache_hits}/{total} stages from cache, "
                   f"{executor.computed} computed ({cache.root})")
 
-    table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=args.seed)
+    table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=args.seed,
+                              rank_by=args.rank_by)
     ranked = leaderboard.outcome_order(table, outcomes)
     if (table["status"] != "ok").all():
         console.print(leaderboard_table(table, args.top_k))
         raise UserError("every combo failed; see the status column above")
     members, skipped = ensemble.choose_members(table, ranked, k, args.top_k)
     labels, agreements = ensemble.combine(args.ensemble, [o.labels for _, o in members],
-                                          [row.score for row, _ in members], k, args.known_zeros, args.seed)
+                                          [getattr(row, args.rank_by) for row, _ in members], k,
+                                          args.known_zeros, args.seed)
     record = {
         "args": vars(args), "bench": __version__, "python": platform.python_version(),
         "versions": library_versions(),

@@ -173,3 +173,15 @@ def test_ensemble_variants_from_the_command_line(digits_npz, run_cli, tmp_path, 
     assert run["ensemble"]["method"] == method and run["ensemble"]["metrics"]["acc"] > 0.5
     labels = pd.read_csv(folder / "submission.csv")["label"]
     assert len(labels) == 300 and labels.between(0, 9).all()
+
+
+def test_rank_by_another_score(digits_npz, run_cli, tmp_path):
+    code, _, err = run_cli("--data", digits_npz, *QUICK, "--jobs", "1", "--no-plots", "--rank-by", "ref_silhouette")
+    assert code == 0, err
+    [folder] = run_dirs(tmp_path / "results")
+    board = pd.read_csv(folder / "leaderboard.csv")
+    ranked = board["ref_silhouette"].dropna().to_numpy()
+    assert len(ranked) >= 10 and (np.diff(ranked) <= 0).all()
+    assert not board["score"].is_monotonic_decreasing  # a different order than the default
+    members = json.loads((folder / "run.json").read_text())["ensemble"]["members"]
+    assert [m["combo"] for m in members] == board["combo"].head(5).tolist()
