@@ -85,6 +85,7 @@ class Cache:
                 np.savez(f, **payload)
                 f.flush()
                 os.fsync(f.fileno())
+            os.chmod(tmp, 0o644)  # mkstemp makes it private; a shared cache must be readable
             os.replace(tmp, path)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -13,6 +13,7 @@ def test_roundtrip_and_meta(tmp_path):
     assert arrays["x"].tolist() == [[0, 1, 2], [3, 4, 5]] and meta == {"seconds": 1.5, "loss": [0.1]}
     assert cache.has("encode", "k1") and not cache.has("encode", "k2")
     assert not any(p.name.endswith(".tmp") for p in (tmp_path / "encode").iterdir())
+    assert cache.path("encode", "k1").stat().st_mode & 0o777 == 0o644  # readable by other workers
 
 
 def test_truncated_entry_is_discarded(tmp_path):
