@@ -75,6 +75,20 @@ class Cache:
             path.unlink(missing_ok=True)  # torn or damaged: recompute rather than trust it
             return None
 
+    def sweep(self, max_age_s: float = 3600) -> int:
+        """Delete temporary files older than `max_age_s`: what killed writers left behind (a
+        live writer's file is seconds old). Returns how many went."""
+        import time
+        gone = 0
+        for tmp in self.root.glob("*/.*.tmp"):
+            try:
+                if time.time() - tmp.stat().st_mtime > max_age_s:
+                    tmp.unlink()
+                    gone += 1
+            except FileNotFoundError:  # another run swept it first
+                pass
+        return gone
+
     def save(self, stage: str, key: str, arrays: dict, meta: dict) -> None:
         path = self.path(stage, key)
         path.parent.mkdir(parents=True, exist_ok=True)

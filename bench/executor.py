@@ -111,6 +111,7 @@ class Executor:
 
     def run(self, grid: Grid, dataset: Dataset, *, n_clusters: int, seed: int) -> list[Outcome]:
         enc, red, clu = stage_keys(grid, dataset, n_clusters=n_clusters, seed=seed)
+        self.cache.sweep()
         root = self.cache.root
         records: dict[str, stages.Record] = {}
         with parallel_config(backend=self.backend), self._progress() as progress:

@@ -44,3 +44,16 @@ def test_code_version_follows_the_source(tmp_path):
     path.write_text("def f():\n    return 2\n")
     cache_module._file_hash.cache_clear()
     assert code_version(module.f) != before
+
+
+def test_sweep_removes_only_old_temporary_files(tmp_path):
+    import os
+    import time
+    cache = Cache(tmp_path)
+    cache.save("encode", "k", {"x": np.zeros(3)}, {"seconds": 0})
+    old, fresh = tmp_path / "encode" / ".k.abc.tmp", tmp_path / "encode" / ".k.def.tmp"
+    old.write_bytes(b"torn")
+    fresh.write_bytes(b"being written")
+    os.utime(old, (time.time() - 7200, time.time() - 7200))
+    assert cache.sweep(max_age_s=3600) == 1
+    assert not old.exists() and fresh.exists() and cache.has("encode", "k")
