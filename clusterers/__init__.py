@@ -35,10 +35,26 @@ def gmm(n_clusters: int = 2, covariance_type: str = "full", reg_covar: float = 1
                            random_state=seed)
 
 
+class ScalableWard(ClusterMixin, BaseEstimator):
+    """Ward linkage; above `graph_above` points it merges only along a k-nearest-neighbour
+    connectivity graph, so memory and time grow with N*k instead of N^2."""
+
+    def __init__(self, n_clusters: int = 2, graph_above: int = 20000, n_neighbors: int = 10):
+        self.n_clusters, self.graph_above, self.n_neighbors = n_clusters, graph_above, n_neighbors
+
+    def fit_predict(self, x, y=None):
+        from sklearn.neighbors import kneighbors_graph
+        graph = (kneighbors_graph(x, self.n_neighbors, include_self=False)
+                 if len(x) > self.graph_above else None)
+        self.labels_ = AgglomerativeClustering(self.n_clusters, linkage="ward",
+                                               connectivity=graph).fit_predict(x)
+        return self.labels_
+
+
 @CLUSTERERS.register("ward")
-def ward(n_clusters: int = 2, seed: int = 0):
-    """Agglomerative clustering, Ward linkage (O(N^2) memory: fine to ~20k images)."""
-    return AgglomerativeClustering(n_clusters, linkage="ward")
+def ward(n_clusters: int = 2, graph_above: int = 20000, n_neighbors: int = 10, seed: int = 0):
+    """Agglomerative clustering, Ward linkage; above 20k images on a 10-NN graph (scales)."""
+    return ScalableWard(n_clusters, graph_above, n_neighbors)
 
 
 @CLUSTERERS.register("spectral")
