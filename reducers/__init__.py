@@ -9,7 +9,6 @@ to every point (`Subsampled`).
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.decomposition import PCA, KernelPCA, TruncatedSVD
-from sklearn.manifold import TSNE
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 
@@ -50,11 +49,32 @@ def kernel_pca(n_components: int = 32, gamma: float | None = None, max_fit: int 
                                               random_state=seed), max_fit, seed))
 
 
+class OpenTSNE(TransformerMixin, BaseEstimator):
+    """openTSNE as an sklearn step: the FFT-accelerated gradient in 2-D, Barnes-Hut above.
+    Side by side with sklearn's Barnes-Hut on the same 9000x50 embedding it was 2.8x (2-D) and
+    3x (3-D) faster with the same KMeans ACC (benchmarks in the README)."""
+
+    def __init__(self, n_components: int = 2, perplexity: float = 30.0, seed: int = 0):
+        self.n_components, self.perplexity, self.seed = n_components, perplexity, seed
+
+    def fit(self, x, y=None):  # sklearn pipelines ask for it; t-SNE only embeds what it fits
+        self.fit_transform(x)
+        return self
+
+    def fit_transform(self, x, y=None):
+        from openTSNE import TSNE as FastTSNE
+        method = "fft" if self.n_components <= 2 else "bh"
+        perplexity = min(self.perplexity, (len(x) - 1) / 3)  # small inputs: what the data allows
+        embedding = FastTSNE(self.n_components, perplexity=perplexity, negative_gradient_method=method,
+                             n_jobs=1, random_state=self.seed).fit(np.asarray(x, dtype=np.float64))
+        return np.asarray(embedding)
+
+
 def pca_tsne(n_components: int = 2, pca_components: int = 50, perplexity: float = 30.0,
              seed: int = 0):
-    """Standardize, PCA, then t-SNE (Barnes-Hut) to 2-3 dims."""
+    """Standardize, PCA, then t-SNE (openTSNE) to 2-3 dims."""
     return make_pipeline(StandardScaler(), PCA(pca_components, random_state=seed),
-                         TSNE(n_components, perplexity=perplexity, init="pca", random_state=seed))
+                         OpenTSNE(n_components, perplexity, seed))
 
 
 def pca_umap(n_components: int = 10, n_neighbors: int = 15, min_dist: float = 0.0,
