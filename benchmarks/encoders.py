@@ -24,11 +24,13 @@ parser.add_argument("--data", nargs="+", default=[str(SHARED / "vehicles_vs_anim
                                                   str(SHARED / "cifar10_test.npz")])
 parser.add_argument("--jobs", type=int, default=2)
 parser.add_argument("--seed", type=int, default=0)
+parser.add_argument("--grid", help="a grid TOML instead of the built-in one")
 args = parser.parse_args()
 
 work = Path(tempfile.mkdtemp(prefix="bench-encoders-"))
-grid = work / "encoders.toml"
-grid.write_text(GRID)
+grid = Path(args.grid) if args.grid else work / "encoders.toml"
+if not args.grid:
+    grid.write_text(GRID)
 cache = work / "cache"
 common = ["--seed", args.seed, "--jobs", args.jobs, "--cache", cache, "--no-plots"]
 
