@@ -174,13 +174,16 @@ class EpochBars:
         self.tasks, self.queue = [], None
 
     def __enter__(self):
-        if self.enabled and not self.in_process:
-            self.manager = multiprocessing.Manager()
-            self.queue = self.manager.Queue()
-            self.stop = threading.Event()
-            self.thread = threading.Thread(target=self._drain, daemon=True)
-            self.thread.start()
         return self
+
+    def _start_queue(self):
+        """The manager process and the draining thread, started for the first worker bar only
+        (a warm run trains nothing and pays for neither)."""
+        self.manager = multiprocessing.Manager()
+        self.queue = self.manager.Queue()
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._drain, daemon=True)
+        self.thread.start()
 
     def callback(self, spec: Spec):
         """A picklable `on_epoch(epoch, loss)` for `spec`'s training, or None."""
@@ -193,6 +196,8 @@ class EpochBars:
         index = len(self.tasks) - 1
         if self.in_process:
             return functools.partial(self._update, index)
+        if self.queue is None:
+            self._start_queue()
         return functools.partial(_put, self.queue, index)
 
     def _update(self, index: int, epoch: int, loss: float) -> None:
