@@ -26,7 +26,7 @@ def _num(value, digits=3) -> str:
 
 def leaderboard_table(table: pd.DataFrame, top_k: int, max_rows: int = 30) -> Table:
     external = [m for m in METRICS if m in table]
-    out = Table(title="Leaderboard (label-free score; ensemble members bold green, failed dimmed)",
+    out = Table(title="Leaderboard (label-free ranking; ensemble members bold green, failed dimmed)",
                 title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     out.add_column("#", justify="right")
     out.add_column("combo", ratio=1, overflow="fold", min_width=20)

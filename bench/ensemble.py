@@ -1,7 +1,8 @@
 """Ensembles of the top combos, oriented by the known zeros at the end.
 
 - `vote` (default): align every member to the best one (Hungarian), majority vote per image.
-- `weighted`: the same vote, each member counting by its label-free score.
+- `weighted`: the same vote, each member counting by its label-free ranking score (clipped at
+  a tiny positive floor: a negative silhouette counts next to nothing, never against).
 - `coassoc`: evidence accumulation — how often two images share a cluster across members —
   clustered by average linkage on a seeded sample, every image then joining the sample cluster
   it co-occurs with most (bounded cost at any N; no alignment needed).
@@ -126,7 +127,7 @@ def combine(method: str, ranked: list[np.ndarray], scores: list[float], k: int, 
     """The ensemble `method` of members `ranked` best first. Returns (labels, agreements)."""
     if method == "coassoc":
         return coassociation(ranked, k, known_zeros, seed)
-    weights = np.nan_to_num(np.asarray(scores, float)) if method == "weighted" else None
+    weights = np.clip(np.nan_to_num(np.asarray(scores, float)), 1e-6, None) if method == "weighted" else None
     return majority_vote(ranked, k, known_zeros, weights)
 
 

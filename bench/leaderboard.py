@@ -1,4 +1,5 @@
-"""The leaderboard: one row per combo with its label-free scores, ranked by the combined score.
+"""The leaderboard: one row per combo with its label-free scores, ranked by one of them
+(silhouette by default: the selection audit's evidence, see the README).
 
 Ground truth, when known, adds ACC/NMI/ARI columns after the ranking is made; it never
 changes the order.
@@ -14,7 +15,7 @@ TIME_COLUMNS = ["encode_s", "reduce_s", "cluster_s"]
 
 
 def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: np.ndarray | None = None,
-          n_clusters: int = 2, seed: int = 0, rank_by: str = "score") -> pd.DataFrame:
+          n_clusters: int = 2, seed: int = 0, rank_by: str = selection.DEFAULT_RANK) -> pd.DataFrame:
     """The table ranked by `rank_by` (a label-free score column). With `images`, the extra
     selection scores of `bench.selection` too."""
     rows = []

@@ -130,7 +130,7 @@ def write_html(folder: Path, record: dict, table: pd.DataFrame, pictures: list[P
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>bench run "
             f"{html.escape(record['grid']['name'])}</title><style>{STYLE}</style></head><body>"
             f"<h1>bench run: {html.escape(record['grid']['name'])}</h1><dl>{summary}</dl>"
-            f"<h2>Leaderboard</h2><p>Ranked by the label-free score; ensemble members highlighted, "
+            f"<h2>Leaderboard</h2><p>Ranked by a label-free score ({html.escape(record['args']['rank_by'])}); ensemble members highlighted, "
             f"failed combos grey. Click a heading to sort.</p>"
             f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
             f"<h2>Pictures</h2>{images}<script>{SORT_SCRIPT}</script></body></html>")

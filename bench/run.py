@@ -14,6 +14,7 @@ import numpy as np
 
 from bench import __version__
 from bench.errors import UserError
+from bench.selection import DEFAULT_RANK, SCORES
 
 
 def _at_least(minimum: int):
@@ -63,9 +64,9 @@ def parser() -> argparse.ArgumentParser:
                    help="the first N images are class 0: the submission is relabelled so that "
                    "most of them are 0; 0 turns it off")
     p.add_argument("--top-k", type=_positive, default=5, help="ensemble members: the top K combos")
-    p.add_argument("--rank-by", choices=("score", "silhouette", "agreement", "consensus", "ref_silhouette"),
-                   default="score", help="label-free column that ranks the leaderboard and picks the "
-                   "ensemble (see README: how combos are ranked)")
+    p.add_argument("--rank-by", choices=SCORES, default=DEFAULT_RANK,
+                   help="label-free column that ranks the leaderboard and picks the ensemble "
+                   "(see README: how combos are ranked)")
     p.add_argument("--ensemble", choices=("vote", "weighted", "coassoc"), default="vote",
                    help="majority vote; vote weighted by score; co-association consensus")
     p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,

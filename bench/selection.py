@@ -21,7 +21,8 @@ from sklearn.preprocessing import StandardScaler
 from bench.ensemble import majority_vote
 from bench.scoring import SILHOUETTE_SAMPLE
 
-SCORES = ["score", "silhouette", "agreement", "consensus", "ref_silhouette"]
+SCORES = ["silhouette", "score", "agreement", "consensus", "ref_silhouette"]  # all label-free
+DEFAULT_RANK = "silhouette"  # chosen by the audit (README: how combos are ranked)
 
 
 def reference_space(images: np.ndarray, seed: int, sample: int = SILHOUETTE_SAMPLE):
