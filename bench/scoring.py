@@ -6,10 +6,9 @@ scaled by their fraction, and agreement treats noise as one more cluster, which 
 nothing in particular.
 
 The combined score is the mean of silhouette mapped to [0, 1] and agreement (mean NMI to the
-other combos). Silhouette alone favours whatever embedding separates points most (t-SNE maps
-always look well separated) and is not comparable across embeddings; agreement alone favours the
-majority of the grid. Averaging the two keeps a combo that is both well separated and in line
-with the others at the top. With one combo, agreement is undefined and the score is silhouette's.
+other combos); with one combo, agreement is undefined and the score is silhouette's. Which
+column ranks the leaderboard is decided in `bench.selection` by the audit's evidence (now
+silhouette: agreement rewards the majority of a grid, which can be wrong together).
 """
 
 import warnings
