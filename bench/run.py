@@ -215,19 +215,28 @@ def run(args, console) -> int:
     return 0
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, handled like Ctrl-C: stop, keep the finished stages, write no run folder."""
+class Stopped(KeyboardInterrupt):
+    """SIGINT (Ctrl-C) or SIGTERM: stop, keep the finished stages, write no run folder.
+
+    Raised by our own handler rather than Python's default one: when a plain KeyboardInterrupt
+    landed in code run by exec() (a dataclass being built, a lazy import inside torch), CPython
+    flagged it as unhandled and killed the process by SIGINT (-2) whatever `main` returned (3 of
+    60 Ctrl-C'd runs); its check is for KeyboardInterrupt exactly, so a subclass keeps 128 + signal."""
+
+    def __init__(self, signum: int):
+        super().__init__(signum)
+        self.signum = signum
 
 
-def _on_sigterm(signum, frame):
-    raise Terminated()
+def _on_signal(signum, frame):
+    raise Stopped(signum)
 
 
 def main(argv=None) -> int:
     from bench.console import make_console
     args = parser().parse_args(argv)
     console = make_console(args.quiet)
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if args.list:
             list_registries(console)
@@ -238,9 +247,10 @@ def main(argv=None) -> int:
         return 2
     except KeyboardInterrupt as e:
         print("interrupted: finished stages are kept in the cache; rerun to resume", file=sys.stderr)
-        return 128 + (signal.SIGTERM if isinstance(e, Terminated) else signal.SIGINT)
+        return 128 + getattr(e, "signum", signal.SIGINT)
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
 
 
 if __name__ == "__main__":
