@@ -103,11 +103,12 @@ class Executor:
                 progress.advance(task)
         return out
 
-    def _todo(self, stage: str, keys: dict) -> dict:
-        """The entries of `keys` whose result is not in the cache yet."""
+    def _todo(self, stage: str, keys: dict, cost) -> dict:
+        """The entries of `keys` whose result is not in the cache yet, slowest (by `cost`) first:
+        a stage waits for its last task, so a long task started last would leave workers idle."""
         todo = {item: key for item, key in keys.items() if not self.cache.has(stage, key)}
         self.cache_hits += len(set(keys.values())) - len(set(todo.values()))
-        return todo
+        return dict(sorted(todo.items(), key=lambda item: -cost(item[0])))
 
     def run(self, grid: Grid, dataset: Dataset, *, n_clusters: int, seed: int) -> list[Outcome]:
         enc, red, clu = stage_keys(grid, dataset, n_clusters=n_clusters, seed=seed)
@@ -115,17 +116,19 @@ class Executor:
         root = self.cache.root
         records: dict[str, stages.Record] = {}
         with parallel_config(backend=self.backend), self._progress() as progress:
-            todo = self._todo("encode", enc)
+            todo = self._todo("encode", enc, lambda e: MODELS.get(e.name).cost)
             with EpochBars(progress, in_process=self.in_process,
                            remote=self.backend not in ("loky", "multiprocessing")) as bars:
                 calls = self._encode_calls(todo, dataset, seed, bars)
                 records |= {r.key: r for r in self._map("encode (train encoders)", calls, progress)}
             ok = {e for e in grid.encoders if records.get(enc[e], _cached).ok}
-            todo = self._todo("reduce", {er: k for er, k in red.items() if er[0] in ok})
+            todo = self._todo("reduce", {er: k for er, k in red.items() if er[0] in ok},
+                              lambda er: REDUCERS.get(er[1].name).cost)
             calls = [delayed(stages.reduce)(r, enc[e], key, root, seed=seed) for (e, r), key in todo.items()]
             records |= {r.key: r for r in self._map("reduce (embed)", calls, progress)}
             ok = {er for er, k in red.items() if er[0] in ok and records.get(k, _cached).ok}
-            todo = self._todo("cluster", {c: k for c, k in clu.items() if (c.encoder, c.reducer) in ok})
+            todo = self._todo("cluster", {c: k for c, k in clu.items() if (c.encoder, c.reducer) in ok},
+                              lambda c: CLUSTERERS.get(c.clusterer.name).cost)
             calls = [delayed(stages.cluster)(c.clusterer, red[c.encoder, c.reducer], key, root,
                                              n_clusters=n_clusters, seed=seed)
                      for c, key in todo.items()]

@@ -21,6 +21,8 @@ class Entry:
     pretrained: bool = False  # uses weights learned on other data (some homeworks forbid it)
     requires: str = ""  # an optional module the entry needs
     extra: str = ""  # the pip extra that installs it
+    cost: float = 1.0  # rough relative run time: the slowest tasks are started first
+    scales: str = ""  # how an entry quadratic in N is kept near-linear (shown in --list)
 
     @property
     def missing(self) -> str:
@@ -41,13 +43,15 @@ class Registry:
         self._entries: dict[str, Entry] = {}
 
     def register(self, name: str, factory: Callable | None = None, *, summary: str = "",
-                 pretrained: bool = False, requires: str = "", extra: str = "", **defaults: Any):
+                 pretrained: bool = False, requires: str = "", extra: str = "", cost: float = 1.0,
+                 scales: str = "", **defaults: Any):
         """Register `factory` under `name`; usable as a decorator or as a plain call."""
         def add(fn: Callable) -> Callable:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             doc = summary or (inspect.getdoc(fn) or "").split("\n")[0]
-            self._entries[name] = Entry(name, fn, dict(defaults), doc, pretrained, requires, extra)
+            self._entries[name] = Entry(name, fn, dict(defaults), doc, pretrained, requires, extra,
+                                        cost, scales)
             return fn
         return add(factory) if factory is not None else add
 

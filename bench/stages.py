@@ -7,6 +7,8 @@ in the last bits with the thread count, and one thread per task makes the result
 of `--jobs` while jobs x threads never exceeds the cores.
 """
 
+import contextlib
+import resource
 import time
 import traceback
 from dataclasses import dataclass
@@ -29,6 +31,20 @@ class Record:
     error: str = ""
 
 
+def _reset_peak_memory() -> None:
+    """Start the process's peak-RSS count afresh (Linux), so it measures the coming task only."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_memory_mib() -> float:
+    """Peak RSS since the last reset (Linux), else since the process started."""
+    with contextlib.suppress(OSError, StopIteration):
+        with open("/proc/self/status") as status:
+            return int(next(line for line in status if line.startswith("VmHWM:")).split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
     cache = Cache(cache_root)
     meta = cache.meta(stage, key)
@@ -36,6 +52,7 @@ def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
         return Record(stage, key, True, meta["seconds"], cached=True)
     import torch
     torch.set_num_threads(1)
+    _reset_peak_memory()
     start = time.perf_counter()
     try:
         with threadpool_limits(1):
@@ -45,7 +62,7 @@ def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
         where = f" ({Path(last.filename).name}:{last.lineno})"
         return Record(stage, key, False, error=f"{type(e).__name__}: {e}".split("\n")[0] + where)
     seconds = time.perf_counter() - start
-    cache.save(stage, key, arrays, {**meta, "seconds": seconds})
+    cache.save(stage, key, arrays, {**meta, "seconds": seconds, "peak_mib": round(_peak_memory_mib())})
     return Record(stage, key, True, seconds)
 
 

@@ -1,10 +1,10 @@
-"""Where the time goes: a grid on vehicles-vs-animals, cold with --jobs 1 and --jobs 2 (same
-results?), then warm; per stage and registry entry the compute seconds, and the run's wall
-time, peak memory and cores used. `--sizes` repeats a cold run at other N (images drawn with
-replacement from CIFAR-10 train+test) so the growth of each stage is visible."""
+"""Where the time goes: a grid on vehicles-vs-animals (its first `--n` images), cold with
+--jobs 1 and --jobs 2 (same results?), then warm; per stage and registry entry the compute
+seconds and peak memory, and each run's wall time, CPU time, cores used and peak memory.
+`--sizes` repeats a cold --jobs 2 run at other N (images drawn from CIFAR-10 train+test) so the
+growth of each stage's time and memory is visible."""
 
 import argparse
-import json
 import resource
 import subprocess
 import sys
@@ -17,75 +17,100 @@ import pandas as pd
 
 from common import SHARED, VEHICLES
 
+from bench.cache import Cache
+from bench.data import load_dataset
+from bench.leaderboard import TIME_COLUMNS
+
 ROOT = Path(__file__).resolve().parents[1]
+STAGES = (("encode", "encoder", ["encoder"]), ("reduce", "reducer", ["encoder", "reducer"]),
+          ("cluster", "clusterer", ["combo"]))
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--grid", default="full")
 parser.add_argument("--data", default=str(VEHICLES))
+parser.add_argument("--n", type=int, default=None, help="use the first N images (default: all)")
+parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="cold runs to compare")
 parser.add_argument("--sizes", type=int, nargs="*", default=[], help="e.g. 9000 20000 60000")
-parser.add_argument("--skip-jobs1", action="store_true", help="only --jobs 2 cold and warm")
+parser.add_argument("--size-grid", default=None, help="grid of the --sizes runs (default: --grid)")
 args = parser.parse_args()
 work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
 
 
-def run(data, jobs, cache, label):
-    """One bench run in a child process: (wall s, CPU s, peak RSS GiB, run folder)."""
+def run(data, jobs, cache, label, grid):
+    """One bench run in a child process: (wall s, CPU s, peak RSS GiB of its largest process,
+    run folder)."""
     out = work / label
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bench.run", "--data", str(data), "--grid", args.grid,
+    subprocess.run([sys.executable, "-m", "bench.run", "--data", str(data), "--grid", grid,
                     "--jobs", str(jobs), "--cache", str(cache), "--out", str(out), "--quiet", "--no-plots"],
                    check=True, cwd=ROOT)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     [folder] = [p for p in out.iterdir() if p.is_dir()]
+    print(f"  {label}: {wall:.1f} s", file=sys.stderr, flush=True)
     return wall, cpu, after.ru_maxrss / 2**20, folder
 
 
-def stage_table(folder) -> pd.DataFrame:
+def stage_table(folder, cache) -> pd.DataFrame:
+    """Compute seconds per stage and entry (each shared stage counted once), and per stage the
+    largest peak RSS of one task (from the cache entries' metadata)."""
     board = pd.read_csv(folder / "leaderboard.csv")
     rows = []
-    for stage, column in (("encode", "encoder"), ("reduce", "reducer"), ("cluster", "clusterer")):
-        # encode and reduce times repeat on every combo sharing them: count each stage once
-        keys = {"encode": ["encoder"], "reduce": ["encoder", "reducer"], "cluster": ["combo"]}[stage]
+    for stage, column, keys in STAGES:
         once = board.drop_duplicates(keys)
         for entry, seconds in once.groupby(column)[f"{stage}_s"].sum().items():
             rows.append({"stage": stage, "entry": entry, "seconds": seconds})
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    peaks = {stage: max((Cache(cache).meta(stage, p.stem) or {}).get("peak_mib", 0)
+                        for p in (Path(cache) / stage).glob("*.npz")) for stage, _, _ in STAGES}
+    return table, peaks
 
 
 def result_files(folder):
-    board = pd.read_csv(folder / "leaderboard.csv").drop(columns=["encode_s", "reduce_s", "cluster_s"])
+    board = pd.read_csv(folder / "leaderboard.csv").drop(columns=TIME_COLUMNS)
     return board.to_csv(index=False), (folder / "submission.csv").read_text()
 
 
-cold2 = run(args.data, 2, work / "cache2", "jobs2")
-warm2 = run(args.data, 2, work / "cache2", "warm2")
-print(f"grid {args.grid} on {args.data}")
-print(stage_table(cold2[3]).to_string(index=False, float_format="%.1f"))
+def subset(path, n, name):
+    if n is None:
+        return path
+    x = load_dataset(str(path)).x[:n]
+    images = np.round((np.transpose(x, (0, 2, 3, 1)) + 1) * 127.5).astype(np.uint8)
+    np.save(work / name, images)
+    return work / name
+
+
+data = subset(args.data, args.n, "subset.npy")
+cold = {jobs: run(data, jobs, work / f"cache{jobs}", f"jobs{jobs}", args.grid) for jobs in args.jobs}
+last = args.jobs[-1]
+warm = run(data, last, work / f"cache{last}", "warm", args.grid)
+table, peaks = stage_table(cold[last][3], work / f"cache{last}")
+print(f"grid {args.grid} on {args.data} (N={load_dataset(str(data)).x.shape[0]}); "
+      f"per stage and entry, compute seconds of the --jobs {last} run")
+print(table.to_string(index=False, float_format="%.1f"))
+print("peak MiB of one task, per stage:", {s: round(p) for s, p in peaks.items()})
 print(f"\n{'run':<16} {'wall s':>8} {'cpu s':>8} {'cores':>6} {'peak GiB':>9}")
-runs = [("cold --jobs 2", cold2), ("warm --jobs 2", warm2)]
-if not args.skip_jobs1:
-    runs.insert(0, ("cold --jobs 1", run(args.data, 1, work / "cache1", "jobs1")))
+runs = [(f"cold --jobs {j}", r) for j, r in cold.items()] + [(f"warm --jobs {last}", warm)]
 for name, (wall, cpu, peak, _) in runs:
     print(f"{name:<16} {wall:>8.1f} {cpu:>8.1f} {cpu / wall:>6.2f} {peak:>9.2f}")
-print(f"warm / cold: {warm2[0] / cold2[0]:.1%}")
-if not args.skip_jobs1:
-    cold1 = runs[0][1]
-    print(f"jobs 2 vs jobs 1 throughput: x{cold1[0] / cold2[0]:.2f}; "
-          f"identical results: {result_files(cold1[3]) == result_files(cold2[3])}")
+print(f"warm / cold: {warm[0] / cold[last][0]:.1%}")
+first = args.jobs[0]
+if len(cold) > 1:
+    print(f"jobs {last} vs jobs {first} throughput: x{cold[first][0] / cold[last][0]:.2f}; identical results: "
+          f"{result_files(cold[first][3]) == result_files(cold[last][3])}", flush=True)
 
 if args.sizes:
-    pool = [np.load(SHARED / f"cifar10_{split}.npz")["x"] for split in ("train", "test")]
-    pool = np.concatenate(pool)
-    print(f"\n{'N':>7} {'stage':<8} {'seconds':>8}   run: wall s, peak GiB")
+    pool = np.concatenate([np.load(SHARED / f"cifar10_{split}.npz")["x"] for split in ("train", "test")])
+    print(f"\n{'N':>7} {'stage':<8} {'seconds':>8} {'peak MiB':>9}   (grid {args.size_grid or args.grid}, --jobs 2)")
     for n in args.sizes:
         pick = np.random.default_rng(0).choice(len(pool), n, replace=n > len(pool))
-        data = work / f"cifar{n}.npy"
-        np.save(data, pool[np.sort(pick)])
-        wall, cpu, peak, folder = run(data, 2, work / f"cache{n}", f"n{n}")
-        for stage, seconds in stage_table(folder).groupby("stage")["seconds"].sum().items():
-            print(f"{n:>7} {stage:<8} {seconds:>8.1f}")
-        print(f"{n:>7} {'total':<8} {wall:>8.1f}   peak {peak:.2f} GiB", flush=True)
-    json.dump({"sizes": args.sizes}, open(work / "done.json", "w"))
+        np.save(work / f"cifar{n}.npy", pool[np.sort(pick)])
+        wall, cpu, peak, folder = run(work / f"cifar{n}.npy", 2, work / f"cache{n}", f"n{n}",
+                                      args.size_grid or args.grid)
+        table, peaks = stage_table(folder, work / f"cache{n}")
+        for stage, seconds in table.groupby("stage", sort=False)["seconds"].sum().items():
+            print(f"{n:>7} {stage:<8} {seconds:>8.1f} {peaks[stage]:>9.0f}")
+        print(f"{n:>7} {'run':<8} {wall:>8.1f} {peak * 1024:>9.0f}   wall s and peak of the largest process",
+              flush=True)

@@ -15,19 +15,19 @@ from bench.registry import Registry
 CLUSTERERS = Registry("clusterer")
 
 
-@CLUSTERERS.register("kmeans")
+@CLUSTERERS.register("kmeans", cost=1)
 def kmeans(n_clusters: int = 2, seed: int = 0):
     """KMeans (k-means++, sklearn defaults), as the seed tutorial."""
     return KMeans(n_clusters, random_state=seed)
 
 
-@CLUSTERERS.register("minibatch")
+@CLUSTERERS.register("minibatch", cost=1)
 def minibatch(n_clusters: int = 2, batch_size: int = 1024, seed: int = 0):
     """MiniBatchKMeans (3 inits, batches of 1024): KMeans for large N."""
     return MiniBatchKMeans(n_clusters, batch_size=batch_size, n_init=3, random_state=seed)
 
 
-@CLUSTERERS.register("gmm")
+@CLUSTERERS.register("gmm", cost=3)
 def gmm(n_clusters: int = 2, covariance_type: str = "full", reg_covar: float = 1e-4,
         seed: int = 0):
     """Gaussian mixture (full covariance; reg_covar 1e-4 keeps flat directions fittable)."""
@@ -51,20 +51,20 @@ class ScalableWard(ClusterMixin, BaseEstimator):
         return self.labels_
 
 
-@CLUSTERERS.register("ward")
+@CLUSTERERS.register("ward", cost=30, scales="10-NN connectivity graph above 20k images")
 def ward(n_clusters: int = 2, graph_above: int = 20000, n_neighbors: int = 10, seed: int = 0):
-    """Agglomerative clustering, Ward linkage; above 20k images on a 10-NN graph (scales)."""
+    """Agglomerative clustering, Ward linkage."""
     return ScalableWard(n_clusters, graph_above, n_neighbors)
 
 
-@CLUSTERERS.register("spectral")
+@CLUSTERERS.register("spectral", cost=10, scales="sparse 10-NN affinity graph, never N x N")
 def spectral(n_clusters: int = 2, n_neighbors: int = 10, seed: int = 0):
-    """Spectral clustering on a 10-nearest-neighbour graph (sparse: no N x N matrix)."""
+    """Spectral clustering on a 10-nearest-neighbour graph."""
     return SpectralClustering(n_clusters, affinity="nearest_neighbors", n_neighbors=n_neighbors,
                               assign_labels="cluster_qr", random_state=seed)
 
 
-@CLUSTERERS.register("birch")
+@CLUSTERERS.register("birch", cost=2)
 def birch(n_clusters: int = 2, threshold: float = 0.5, seed: int = 0):
     """Birch (one pass over a CF tree, then agglomerative on its leaves)."""
     return Birch(n_clusters=n_clusters, threshold=threshold)
@@ -92,7 +92,7 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
         return self.labels_
 
 
-@CLUSTERERS.register("hdbscan")
+@CLUSTERERS.register("hdbscan", cost=20)
 def hdbscan_(n_clusters: int = 2, min_cluster_size: int = 50, min_samples: int = 10,
              noise: str = "assign", seed: int = 0):
     """HDBSCAN (density; finds its own cluster count); noise assigned to the nearest cluster."""

@@ -31,7 +31,7 @@ class Baseline(Autoencoder):
         return latent, self.decoder(latent)
 
 
-@MODELS.register("baseline")
+@MODELS.register("baseline", cost=25)
 def baseline(in_channels: int = 3, loss: str = "l1", epochs: int = 20, lr: float = 1e-3,
              batch_size: int = 32) -> Baseline:
     """Seed tutorial conv AE (2 conv / 2 deconv, latent 16x(H/4)x(W/4)), L1, 20 epochs."""

@@ -29,7 +29,7 @@ class ConvAE(Autoencoder):
         return latent, self.decoder(latent)
 
 
-@MODELS.register("conv")
+@MODELS.register("conv", cost=60)
 def conv(in_channels: int = 3, width: int = 32, latent_channels: int = 32, loss: str = "mse",
          epochs: int = 15, lr: float = 1e-3, batch_size: int = 64) -> ConvAE:
     """Deeper conv AE, BatchNorm + ReLU, latent 32x(H/4)x(W/4); MSE, 15 epochs."""

@@ -17,7 +17,7 @@ class DenoisingAE(ConvAE):
         return self.loss_fn(x, latent, reconstruction)  # compared with the clean images
 
 
-@MODELS.register("denoise")
+@MODELS.register("denoise", cost=60)
 def denoise(in_channels: int = 3, noise: float = 0.2, loss: str = "mse", epochs: int = 15,
             lr: float = 1e-3, batch_size: int = 64) -> DenoisingAE:
     """Denoising conv AE (Gaussian noise 0.2 on inputs), MSE to the clean image, 15 epochs."""

@@ -30,7 +30,7 @@ class DenseAE(Autoencoder):
         return latent, self.decode(latent)
 
 
-@MODELS.register("dense")
+@MODELS.register("dense", cost=60)
 def dense(in_channels: int = 3, image_size=(32, 32), latent_dim: int = 128, width: int = 32,
           loss: str = "mse", epochs: int = 15, lr: float = 1e-3, batch_size: int = 64) -> DenseAE:
     """Conv AE with a dense bottleneck of 128; MSE, 15 epochs."""

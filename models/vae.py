@@ -27,7 +27,7 @@ class ConvVAE(DenseAE):
         return self.loss_fn(x, z, reconstruction) + self.beta * kl / x[0].numel()
 
 
-@MODELS.register("vae")
+@MODELS.register("vae", cost=80)
 def vae(in_channels: int = 3, image_size=(32, 32), latent_dim: int = 128, width: int = 32,
         beta: float = 1.0, loss: str = "mse", epochs: int = 20, lr: float = 1e-3,
         batch_size: int = 64) -> ConvVAE:

@@ -91,13 +91,16 @@ def identity(seed: int = 0):
     return FunctionTransformer()
 
 
-REDUCERS.register("pca32", pca, n_components=32, summary="standardize -> PCA(32), as the seed tutorial")
-REDUCERS.register("pca50w", pca, n_components=50, whiten=True, summary="standardize -> PCA(50, whitened)")
-REDUCERS.register("svd50", svd, n_components=50, summary="truncated SVD(50) of the raw encoder output")
-REDUCERS.register("kpca32", kernel_pca, n_components=32,
-                  summary="standardize -> PCA(50) -> RBF kernel PCA(32), fit on 2000 (subsampled)")
-REDUCERS.register("tsne2", pca_tsne, n_components=2, summary="standardize -> PCA(50) -> t-SNE(2)")
-REDUCERS.register("tsne3", pca_tsne, n_components=3, summary="standardize -> PCA(50) -> t-SNE(3)")
-REDUCERS.register("umap2", pca_umap, n_components=2, summary="standardize -> PCA(50) -> UMAP(2)")
-REDUCERS.register("umap10", pca_umap, n_components=10, summary="standardize -> PCA(50) -> UMAP(10)")
-REDUCERS.register("identity", identity)
+TSNE_SCALES = "approximate k-NN affinities, N log N gradient (openTSNE), never N x N"
+# cost: rough seconds at 9000 images on one core, so the executor starts the slowest first
+REDUCERS.register("pca32", pca, n_components=32, cost=1, summary="standardize -> PCA(32), as the seed tutorial")
+REDUCERS.register("pca50w", pca, n_components=50, whiten=True, cost=1, summary="standardize -> PCA(50, whitened)")
+REDUCERS.register("svd50", svd, n_components=50, cost=1, summary="truncated SVD(50) of the raw encoder output")
+REDUCERS.register("kpca32", kernel_pca, n_components=32, cost=5,
+                  scales="kernel fit on 2000 seeded rows, all rows projected",
+                  summary="standardize -> PCA(50) -> RBF kernel PCA(32)")
+REDUCERS.register("tsne2", pca_tsne, n_components=2, cost=40, scales=TSNE_SCALES, summary="standardize -> PCA(50) -> t-SNE(2)")
+REDUCERS.register("tsne3", pca_tsne, n_components=3, cost=120, scales=TSNE_SCALES, summary="standardize -> PCA(50) -> t-SNE(3)")
+REDUCERS.register("umap2", pca_umap, n_components=2, cost=20, summary="standardize -> PCA(50) -> UMAP(2)")
+REDUCERS.register("umap10", pca_umap, n_components=10, cost=20, summary="standardize -> PCA(50) -> UMAP(10)")
+REDUCERS.register("identity", identity, cost=0.1)

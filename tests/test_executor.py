@@ -30,3 +30,30 @@ def test_stage_keys_share_upstream_stages():
     assert not set(clu.values()) & set(clu3.values())
     enc1, _, _ = stage_keys(grid, tiny_dataset(), n_clusters=2, seed=1)
     assert not set(enc.values()) & set(enc1.values())
+
+
+def test_slowest_tasks_are_started_first_and_cached_ones_skipped(tmp_path):
+    grid = Grid("g", [Spec("pixels"), Spec("simclr"), Spec("baseline")], [Spec("pca32")], [Spec("kmeans")])
+    enc, _, _ = stage_keys(grid, tiny_dataset(), n_clusters=2, seed=0)
+    cache = Cache(tmp_path)
+    cache.save("encode", enc[Spec("baseline")], {"x": np.zeros((10, 2), np.float32)}, {"seconds": 1.0})
+    executor = Executor(cache)
+    todo = executor._todo("encode", enc, lambda e: {"pixels": 0.1, "simclr": 330, "baseline": 25}[e.name])
+    assert [e.name for e in todo] == ["simclr", "pixels"]  # by cost; baseline is in the cache
+    assert executor.cache_hits == 1
+
+
+def test_each_stage_records_its_own_peak_memory(tmp_path):
+    from bench import stages
+
+    def task(megabytes):
+        def compute(cache):
+            block = np.ones(megabytes * 2**20 // 8)  # touched, so resident
+            return {"x": np.zeros((2, 2), np.float32)}, {"sum": float(block[0])}
+        return compute
+
+    stages._run("reduce", "big", tmp_path, task(400))
+    stages._run("reduce", "small", tmp_path, task(1))
+    big, small = (Cache(tmp_path).meta("reduce", key)["peak_mib"] for key in ("big", "small"))
+    assert big >= 400
+    assert small < big - 300  # counted afresh for each task, not the process's lifetime peak
