@@ -35,6 +35,7 @@ class Outcome:
     records: dict = field(default_factory=dict)  # stage -> stages.Record
     labels: np.ndarray | None = None
     silhouette: float = float("nan")
+    stability: float = float("nan")
 
     @property
     def status(self) -> str:
@@ -50,10 +51,10 @@ def stage_keys(grid: Grid, dataset: Dataset, *, n_clusters: int, seed: int):
     enc, red, clu = {}, {}, {}
     in_channels = dataset.x.shape[1]
     for e in grid.encoders:
-        factory = MODELS.get(e.name).factory
+        entry = MODELS.get(e.name)
         enc[e] = make_key(stage="encode", data=dataset.fingerprint, entry=e.name, params=e.params,
-                          in_channels=in_channels, seed=seed,
-                          code=code_version(factory, models.train, models.base, bench.stages))
+                          in_channels=in_channels, seed=seed if entry.seeded else None,
+                          code=code_version(entry.factory, models.train, models.base, bench.stages))
     for e in grid.encoders:
         for r in grid.reducers:
             factory = REDUCERS.get(r.name).factory
@@ -163,6 +164,7 @@ class Executor:
         else:
             arrays, meta = self.cache.load("cluster", clu[combo])
             outcome.labels, outcome.silhouette = arrays["x"], meta["silhouette"]
+            outcome.stability = meta.get("stability", float("nan"))
         return outcome
 
 

@@ -29,6 +29,7 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
             "reducer": o.combo.reducer.label, "clusterer": o.combo.clusterer.label,
             "clusters": found, "noise": float(np.mean(o.labels < 0)) if o.labels is not None else np.nan,
             "silhouette": o.silhouette if status == "ok" else np.nan,
+            "stability": o.stability if status == "ok" else np.nan,
             **{f"{s}_s": o.records[s].seconds if s in o.records else np.nan
                for s in ("encode", "reduce", "cluster")},
             "status": status,
@@ -61,7 +62,7 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
                               kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "noise",
-             *TIME_COLUMNS, "status", "encoder", "reducer", "clusterer", *extra]
+             *TIME_COLUMNS, "status", "encoder", "reducer", "clusterer", "stability", *extra]
     return table[order + [c for c in ("acc", "nmi", "ari") if c in table]]
 
 

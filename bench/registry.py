@@ -23,6 +23,7 @@ class Entry:
     extra: str = ""  # the pip extra that installs it
     cost: float = 1.0  # rough relative run time: the slowest tasks are started first
     scales: str = ""  # how an entry quadratic in N is kept near-linear (shown in --list)
+    seeded: bool = True  # False: the output ignores the seed, so one cache entry serves every seed
 
     @property
     def missing(self) -> str:
@@ -44,14 +45,14 @@ class Registry:
 
     def register(self, name: str, factory: Callable | None = None, *, summary: str = "",
                  pretrained: bool = False, requires: str = "", extra: str = "", cost: float = 1.0,
-                 scales: str = "", **defaults: Any):
+                 scales: str = "", seeded: bool = True, **defaults: Any):
         """Register `factory` under `name`; usable as a decorator or as a plain call."""
         def add(fn: Callable) -> Callable:
             if name in self._entries:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             doc = summary or (inspect.getdoc(fn) or "").split("\n")[0]
             self._entries[name] = Entry(name, fn, dict(defaults), doc, pretrained, requires, extra,
-                                        cost, scales)
+                                        cost, scales, seeded)
             return fn
         return add(factory) if factory is not None else add
 

@@ -81,7 +81,8 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
         lines.append(("vs truth", "  ".join(f"{k.upper()} {v:.4f}" for k, v in ens["metrics"].items())))
     if "audit" in record:  # how well the label-free ranking picked (ground truth only)
         a = record["audit"]
-        lines.append(("audit", f"ACC ensemble {a['ensemble_acc']:.3f}, top-1 {a['top1_acc']:.3f}, "
+        lines.append(("audit", f"ACC ensemble {a['ensemble_acc']:.3f}, best member "
+                               f"{a.get('best_member_acc', float('nan')):.3f}, top-1 {a['top1_acc']:.3f}, "
                                f"oracle best {a['oracle_best_acc']:.3f} (regret {a['regret']:.3f}), "
                                f"median {a['median_acc']:.3f}"))
         lines.append(("  rho", "Spearman with ACC: " + ", ".join(

@@ -193,7 +193,8 @@ def run(args, console) -> int:
         "timings_s": {"stages": round(stages_s, 3)},
     }
     if dataset.y is not None:
-        record["audit"] = selection.audit(table, record["ensemble"]["metrics"]["acc"])
+        record["audit"] = selection.audit(table, record["ensemble"]["metrics"]["acc"],
+                                          [row.rank for row, _ in members])
 
     folder = RunFolder(Path(args.out), grid.name)
     try:

@@ -42,6 +42,20 @@ def silhouette(embedding: np.ndarray, labels: np.ndarray, *, seed: int = 0,
     return float(silhouette_score(x, y)) * clustered.mean()
 
 
+def stability(refit, embedding: np.ndarray, labels: np.ndarray, *, seed: int = 0,
+              sample: int = SILHOUETTE_SAMPLE) -> float:
+    """How well the clustering reproduces itself: `refit(rows)` clusters a seeded subsample of
+    the embedding (half the points, at most `sample`) with another seed; the score is its ARI
+    with the combo's own labels on those rows (1: the same split again, 0: chance). Noise (-1) is
+    one more group. NaN when the refit fails (too few points for the method)."""
+    rows = np.sort(np.random.default_rng(seed + 1).permutation(len(embedding))[:min(sample, len(embedding) // 2)])
+    try:
+        again = np.asarray(refit(embedding[rows]))
+    except Exception:  # a score must never fail the combo it scores
+        return float("nan")
+    return float(adjusted_rand_score(labels[rows], again)) if again.shape == rows.shape else float("nan")
+
+
 def agreement(label_sets: list[np.ndarray]) -> np.ndarray:
     """For each labelling, its mean NMI to all the others (NaN when there is only one)."""
     m = len(label_sets)

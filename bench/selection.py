@@ -21,7 +21,7 @@ from sklearn.preprocessing import StandardScaler
 from bench.ensemble import majority_vote
 from bench.scoring import SILHOUETTE_SAMPLE
 
-SCORES = ["silhouette", "score", "agreement", "consensus", "ref_silhouette"]  # all label-free
+SCORES = ["silhouette", "score", "agreement", "consensus", "ref_silhouette", "stability"]  # all label-free
 DEFAULT_RANK = "silhouette"  # chosen by the audit (README: how combos are ranked)
 
 
@@ -53,9 +53,11 @@ def consensus_nmi(label_sets: list, agreements: np.ndarray, k: int) -> np.ndarra
     return np.array([normalized_mutual_info_score(consensus, labels) for labels in label_sets])
 
 
-def audit(table: pd.DataFrame, ensemble_acc: float) -> dict:
-    """How well the label-free ranking picked, by ground truth."""
+def audit(table: pd.DataFrame, ensemble_acc: float, member_ranks=()) -> dict:
+    """How well the label-free ranking picked, by ground truth (`member_ranks`: the leaderboard
+    ranks of the ensemble's members)."""
     ok = table[table["status"] == "ok"]
+    members = ok[ok["rank"].isin(list(member_ranks))]["acc"]
     spearman = {}
     for name in SCORES:
         values = ok[name].to_numpy(float)
@@ -66,4 +68,5 @@ def audit(table: pd.DataFrame, ensemble_acc: float) -> dict:
     return {"spearman_with_acc": spearman,
             "oracle_best_acc": float(ok["acc"].max()), "top1_acc": float(ok["acc"].iloc[0]),
             "regret": float(ok["acc"].max() - ok["acc"].iloc[0]),
-            "median_acc": float(ok["acc"].median()), "ensemble_acc": float(ensemble_acc)}
+            "median_acc": float(ok["acc"].median()), "ensemble_acc": float(ensemble_acc),
+            "best_member_acc": float(members.max()) if len(members) else float("nan")}

@@ -119,14 +119,18 @@ def reduce(spec: Spec, upstream: str, key: str, cache_root: Path, *, seed: int) 
 def cluster(spec: Spec, upstream: str, key: str, cache_root: Path, *, n_clusters: int,
             seed: int) -> Record:
     def compute(cache):
-        from bench.scoring import silhouette
+        from bench.scoring import silhouette, stability
         from clusterers import CLUSTERERS
+
+        def fit_predict(points, seed=seed):
+            return CLUSTERERS.create(spec.name, n_clusters=n_clusters, seed=seed, **spec.kwargs).fit_predict(points)
         embedding = _input(cache, "reduce", upstream)
-        estimator = CLUSTERERS.create(spec.name, n_clusters=n_clusters, seed=seed, **spec.kwargs)
-        labels = np.asarray(estimator.fit_predict(embedding))
+        labels = np.asarray(fit_predict(embedding))
         if labels.shape != (len(embedding),) or labels.dtype.kind not in "iu":
             raise ValueError(f"labels have shape {labels.shape} and dtype {labels.dtype}, "
                              f"expected ({len(embedding)},) integers")
-        # silhouette here, where the embedding is already in memory
-        return {"x": labels.astype(np.int64)}, {"silhouette": silhouette(embedding, labels, seed=seed)}
+        # the scores that need the embedding are computed here, where it is already in memory
+        return {"x": labels.astype(np.int64)}, {
+            "silhouette": silhouette(embedding, labels, seed=seed),
+            "stability": stability(lambda rows: fit_predict(rows, seed + 1), embedding, labels, seed=seed)}
     return _run("cluster", key, cache_root, compute)

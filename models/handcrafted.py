@@ -48,7 +48,7 @@ class Handcrafted(Autoencoder):
         return features, x
 
 
-@MODELS.register("handcrafted", cost=20)
+@MODELS.register("handcrafted", cost=20, seeded=False)
 def handcrafted(in_channels: int = 3, bins: int = 4, orientations: int = 9, cells: int = 4) -> Handcrafted:
     """Colour histogram (4^3 bins) + HOG (9 orientations, 4x4 cells); no training."""
     return Handcrafted(bins, orientations, cells)

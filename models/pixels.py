@@ -12,7 +12,7 @@ class Pixels(Autoencoder):
         return x, x
 
 
-@MODELS.register("pixels", cost=0.1)
+@MODELS.register("pixels", cost=0.1, seeded=False)
 def pixels(in_channels: int = 3) -> Pixels:
     """Raw pixels in [-1, 1], flattened (no training)."""
     return Pixels()

@@ -30,7 +30,7 @@ class EfficientNetLite0(Autoencoder):
         return self.net.extract_features(x).mean(dim=(2, 3)), x
 
 
-@MODELS.register("effnet", pretrained=True, cost=330, requires="efficientnet_lite_pytorch",
+@MODELS.register("effnet", pretrained=True, cost=330, seeded=False, requires="efficientnet_lite_pytorch",
                  extra="pretrained")
 def effnet(in_channels: int = 3, resolution: int = 128) -> EfficientNetLite0:
     """EfficientNet-Lite0, ImageNet weights (pretrained), 128 px, pooled 1280-d features."""

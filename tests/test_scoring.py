@@ -64,3 +64,45 @@ def test_external_metrics_ignore_label_names():
 
 def test_accuracy_with_more_clusters_than_classes():
     assert scoring.accuracy(np.array([0, 0, 1, 1]), np.array([0, 1, 2, 2])) == pytest.approx(0.75)
+
+
+def kmeans_refit(k):
+    from sklearn.cluster import KMeans
+    return lambda points: KMeans(k, n_init=3, random_state=1).fit_predict(points)
+
+
+def test_stability_high_on_separated_groups_low_on_structureless_data(blobs):
+    from sklearn.cluster import KMeans
+    x, truth = blobs
+    assert scoring.stability(kmeans_refit(3), x, truth) == pytest.approx(1.0)
+    # a structureless Gaussian cloud: KMeans cuts it somewhere else on every subsample
+    noise = np.random.default_rng(0).normal(size=(300, 10))
+    labels = KMeans(5, n_init=1, random_state=0).fit_predict(noise)
+    assert scoring.stability(kmeans_refit(5), noise, labels) < 0.5
+
+
+def test_stability_one_cluster_noise_labels_and_a_failing_refit(blobs):
+    x, truth = blobs
+    one = np.zeros(300, int)
+    assert scoring.stability(lambda p: np.zeros(len(p), int), x, one) == pytest.approx(1.0)
+    # noise (-1) is a group of its own: keeping it where the refit clusters it costs agreement
+    noisy = truth.copy()
+    noisy[::2] = -1
+    assert scoring.stability(kmeans_refit(3), x, noisy) < scoring.stability(kmeans_refit(3), x, truth)
+
+    def broken(points):
+        raise ValueError("too few points")
+    assert np.isnan(scoring.stability(broken, x, truth))
+    assert np.isnan(scoring.stability(lambda p: np.zeros(3, int), x, truth))  # wrong shape
+
+
+def test_stability_refits_a_bounded_seeded_sample(blobs):
+    x, truth = blobs
+    sizes = []
+
+    def refit(points):
+        sizes.append(len(points))
+        return kmeans_refit(3)(points)
+    scoring.stability(refit, x, truth, sample=40)
+    scoring.stability(refit, x, truth)
+    assert sizes == [40, 150]  # at most `sample`, at most half the points

@@ -14,15 +14,17 @@ def test_audit_on_a_hand_checked_table():
         "agreement": [0.5, 0.5, 0.5, 0.5, np.nan],  # constant: undefined
         "consensus": [0.9, 0.8, 0.7, 0.6, np.nan],
         "ref_silhouette": [np.nan, 0.2, 0.1, np.nan, np.nan],  # two finite values: too few
+        "stability": [0.6, 0.8, 0.5, 0.9, np.nan],  # ranks (2,3,1,4) vs ACC (2,4,1,3): rho 0.8
     })
-    result = selection.audit(table, ensemble_acc=0.85)
+    result = selection.audit(table.assign(rank=[1, 2, 3, 4, 5]), ensemble_acc=0.85, member_ranks=[1, 3, 4])
     rho = result["spearman_with_acc"]
     assert rho["silhouette"] == pytest.approx(1.0)
     assert rho["score"] == pytest.approx(0.0)  # ranks (4,3,2,1) vs (2,4,1,3): 1 - 6*10/60
     assert np.isnan(rho["agreement"]) and np.isnan(rho["ref_silhouette"])
+    assert rho["stability"] == pytest.approx(0.8)
     assert result["regret"] == pytest.approx(0.20) and result["top1_acc"] == pytest.approx(0.70)
     assert result["oracle_best_acc"] == pytest.approx(0.90) and result["median_acc"] == pytest.approx(0.75)
-    assert result["ensemble_acc"] == 0.85
+    assert result["ensemble_acc"] == 0.85 and result["best_member_acc"] == pytest.approx(0.80)
 
 
 def test_reference_silhouette_compares_labelings_in_one_space():
