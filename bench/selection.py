@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
 from sklearn.decomposition import PCA
-from sklearn.metrics import normalized_mutual_info_score, silhouette_score
+from sklearn.metrics import normalized_mutual_info_score, pairwise_distances, silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from bench.ensemble import majority_vote
@@ -34,12 +34,14 @@ def reference_space(images: np.ndarray, seed: int, sample: int = SILHOUETTE_SAMP
 
 
 def reference_silhouettes(rows: np.ndarray, points: np.ndarray, label_sets: list) -> np.ndarray:
+    distances = pairwise_distances(points)  # the same sample for every combo: computed once
     out = []
     for labels in label_sets:
         sample = labels[rows]
         kept = sample >= 0
         ok = 2 <= len(np.unique(sample[kept])) < kept.sum()
-        out.append(silhouette_score(points[kept], sample[kept]) * kept.mean() if ok else np.nan)
+        out.append(silhouette_score(distances[np.ix_(kept, kept)], sample[kept], metric="precomputed")
+                   * kept.mean() if ok else np.nan)
     return np.array(out)
 
 

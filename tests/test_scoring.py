@@ -106,3 +106,14 @@ def test_stability_refits_a_bounded_seeded_sample(blobs):
     scoring.stability(refit, x, truth, sample=40)
     scoring.stability(refit, x, truth)
     assert sizes == [40, 150]  # at most `sample`, at most half the points
+
+
+def test_pairwise_nmi_matches_sklearn_including_noise_and_unsplit_labelings():
+    from sklearn.metrics import normalized_mutual_info_score
+    rng = np.random.default_rng(0)
+    truth = rng.integers(0, 3, 500)
+    label_sets = [np.where(rng.random(500) < p, rng.integers(-1, k, 500), truth)
+                  for p, k in [(0.0, 3), (0.2, 3), (0.6, 2), (1.0, 7)]]
+    label_sets += [np.zeros(500, int), np.full(500, 4), np.arange(500) % 2]
+    expected = [[normalized_mutual_info_score(a, b) for b in label_sets] for a in label_sets]
+    np.testing.assert_allclose(scoring.pairwise_nmi(label_sets), expected, atol=1e-12)
