@@ -14,6 +14,7 @@ class Autoencoder(nn.Module):
     """
 
     input_multiple = 1
+    encode_batch_size = 1024  # images per inference batch; large models lower it to bound memory
 
     def __init__(self, *, loss: str = "l1", epochs: int = 20, lr: float = 1e-3,
                  batch_size: int = 32):

