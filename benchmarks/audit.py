@@ -1,52 +1,80 @@
-"""Does the label-free ranking pick well? For each task and seed: every score variant as the
-ranking (Spearman with ACC, regret of its top-1), and every ensemble variant (method x number
-of members x ranking score) against its own best member, from one shared cache so each stage is
-computed once. Ground truth is used for these figures only."""
+"""Does the label-free ranking pick well? For each task and seed the grid runs once (through
+bench's executor and cache); then every score variant ranks it (Spearman with ACC, regret of its
+top-1) and every ensemble variant — method x member rule x ranking score — is scored against
+its own best member. Ground truth is used for these figures only."""
 
 import argparse
 import tempfile
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
-from common import SHARED, bench_run
+from common import SHARED
 
-from bench.selection import DEFAULT_RANK, SCORES
-
-ENSEMBLES = ["vote", "weighted", "coassoc"]
+from bench import ensemble, leaderboard, scoring, selection
+from bench.cache import Cache
+from bench.data import load_dataset
+from bench.executor import Executor
+from bench.grids import resolve_grid
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--data", nargs="+", default=[str(SHARED / "vehicles_vs_animals_9000.npz"),
                                                   str(SHARED / "cifar10_test.npz")])
 parser.add_argument("--grid", default=str(Path(__file__).with_name("encoders_small.toml")))
 parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-parser.add_argument("--top-k", type=int, nargs="+", default=[3, 5, 9], help="ensemble sizes to compare")
-parser.add_argument("--ensemble-rank", nargs="+", default=[DEFAULT_RANK, "stability"],
+parser.add_argument("--member-rank", nargs="+", default=[selection.DEFAULT_RANK, "stability", "score"],
                     help="scores that choose the ensemble members in the comparison")
 parser.add_argument("--cache", default=None, help="reuse a cache (e.g. benchmarks/encoders.py's)")
 parser.add_argument("--jobs", type=int, default=2)
 args = parser.parse_args()
-cache = Path(args.cache or tempfile.mkdtemp(prefix="bench-audit-"))
+cache = Cache(Path(args.cache or tempfile.mkdtemp(prefix="bench-audit-")))
+RULES = {"top-3": dict(top_k=3), "top-5": dict(top_k=5), "top-9": dict(top_k=9),
+         "distinct-5": dict(top_k=5, distinct=0.9)}
+
+
+def members_by(rule, table, ranked, k):
+    """The ensemble's members under `rule`: the top_k by rank, optionally skipping a combo whose
+    labels nearly repeat (NMI >= distinct) one already chosen."""
+    chosen = []
+    for row, o in zip(table.itertuples(), ranked):
+        if row.status != "ok" or row.clusters != k:
+            continue
+        if "distinct" in rule and any(scoring.pairwise_nmi([o.labels, c.labels])[0, 1] >= rule["distinct"]
+                                      for _, c in chosen):
+            continue
+        chosen.append((row, o))
+        if len(chosen) == rule["top_k"]:
+            break
+    return chosen
+
 
 rank_rows, ensemble_rows = [], []
 for data in args.data:
     task = Path(data).stem
+    dataset = load_dataset(data)
+    k = dataset.n_classes
     for seed in args.seeds:
-        common = ["--data", data, "--grid", args.grid, "--seed", seed, "--jobs", args.jobs,
-                  "--cache", cache, "--no-plots"]
-        for score in SCORES:
-            audit = bench_run(*common, "--rank-by", score)[0]["audit"]
+        outcomes = Executor(cache, jobs=args.jobs).run(resolve_grid(args.grid), dataset, n_clusters=k, seed=seed)
+        for score in selection.SCORES:
+            table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=seed,
+                                      rank_by=score)
+            audit = selection.audit(table, np.nan)
             rank_rows.append({"task": task, "seed": seed, "rank_by": score,
                               "spearman": audit["spearman_with_acc"][score], "regret": audit["regret"],
                               "top1": audit["top1_acc"], "oracle": audit["oracle_best_acc"]})
-        for score in args.ensemble_rank:
-            for method in ENSEMBLES:
-                for k in args.top_k:
-                    audit = bench_run(*common, "--rank-by", score, "--ensemble", method,
-                                      "--top-k", k)[0]["audit"]
+            if score not in args.member_rank:
+                continue
+            ranked = leaderboard.outcome_order(table, outcomes)
+            for name, rule in RULES.items():
+                chosen = members_by(rule, table, ranked, k)
+                for method in ensemble.METHODS:
+                    labels, _ = ensemble.combine(method, [o.labels for _, o in chosen],
+                                                 [getattr(row, score) for row, _ in chosen], k, 0, seed)
+                    acc = scoring.external(dataset.y, labels)["acc"]
                     ensemble_rows.append({"task": task, "seed": seed, "members by": score,
-                                          "ensemble": f"{method} top-{k}", "acc": audit["ensemble_acc"],
-                                          "vs best member": audit["ensemble_acc"] - audit["best_member_acc"]})
+                                          "ensemble": f"{method} {name}", "acc": acc,
+                                          "vs best member": acc - max(row.acc for row, _ in chosen)})
         print(f"{task} seed {seed} done", flush=True)
 
 ranks = pd.DataFrame(rank_rows)
@@ -56,4 +84,4 @@ print(ranks.groupby(["rank_by", "task"])[["spearman", "regret", "top1", "oracle"
 ensembles = pd.DataFrame(ensemble_rows)
 print("\nensemble variant x task (mean over seeds): ACC, and ACC minus its best member's")
 print(ensembles.groupby(["members by", "ensemble", "task"])[["acc", "vs best member"]].mean()
-      .unstack("task").to_string(float_format="%+.3f"))
+      .unstack("task").to_string(float_format="%.3f"))
