@@ -48,3 +48,14 @@ def test_consensus_prefers_the_majority_view():
                                      agreements=np.array([0.9, 0.9, 0.8, 0.1, 0.5]), k=2)
     assert scores[0] == pytest.approx(1.0) and scores[1] == pytest.approx(1.0)
     assert scores[3] < 0.01 and 0 < scores[4] < 1
+
+
+def test_silhouette_from_distances_matches_sklearn():
+    from sklearn.metrics import pairwise_distances, silhouette_score
+    rng = np.random.default_rng(0)
+    points = rng.normal(size=(120, 5)) + np.repeat(np.eye(5)[:3] * 4, 40, axis=0)
+    distances = pairwise_distances(points)
+    labelings = [np.repeat([0, 1, 2], 40), rng.integers(0, 4, 120), np.r_[np.zeros(119, int), 7]]
+    for labels in labelings:  # the last has a one-point cluster, which sklearn scores 0
+        assert selection.silhouette_from_distances(distances, labels) == pytest.approx(
+            silhouette_score(points, labels), abs=1e-12)
