@@ -49,6 +49,18 @@ def members_by(rule, table, ranked, k):
     return chosen
 
 
+def report():
+    """The tables so far (printed after each task, so a long sweep shows results early)."""
+    ranks = pd.DataFrame(rank_rows)
+    print("\nscore variant x task (mean over seeds): Spearman with ACC, regret of the top-1, top-1 ACC, oracle ACC")
+    print(ranks.groupby(["rank_by", "task"])[["spearman", "regret", "top1", "oracle"]].mean().unstack("task")
+          .to_string(float_format="%.3f"))
+    ensembles = pd.DataFrame(ensemble_rows)
+    print("\nensemble variant x task (mean over seeds): ACC, and ACC minus its best member's")
+    print(ensembles.groupby(["members by", "ensemble", "task"])[["acc", "vs best member"]].mean()
+          .unstack("task").to_string(float_format="%.3f"))
+
+
 rank_rows, ensemble_rows = [], []
 for data in args.data:
     task = Path(data).stem
@@ -76,12 +88,4 @@ for data in args.data:
                                           "ensemble": f"{method} {name}", "acc": acc,
                                           "vs best member": acc - max(row.acc for row, _ in chosen)})
         print(f"{task} seed {seed} done", flush=True)
-
-ranks = pd.DataFrame(rank_rows)
-print("\nscore variant x task (mean over seeds): Spearman with ACC, regret of the top-1, top-1 ACC, oracle ACC")
-print(ranks.groupby(["rank_by", "task"])[["spearman", "regret", "top1", "oracle"]].mean().unstack("task")
-      .to_string(float_format="%.3f"))
-ensembles = pd.DataFrame(ensemble_rows)
-print("\nensemble variant x task (mean over seeds): ACC, and ACC minus its best member's")
-print(ensembles.groupby(["members by", "ensemble", "task"])[["acc", "vs best member"]].mean()
-      .unstack("task").to_string(float_format="%.3f"))
+    report()

@@ -29,7 +29,8 @@ parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--grid", default="full")
 parser.add_argument("--data", default=str(VEHICLES))
 parser.add_argument("--n", type=int, default=None, help="use the first N images (default: all)")
-parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2], help="cold runs to compare")
+parser.add_argument("--jobs", type=int, nargs="*", default=[1, 2],
+                    help="cold runs to compare (none: only the --sizes runs)")
 parser.add_argument("--sizes", type=int, nargs="*", default=[], help="e.g. 9000 20000 60000")
 parser.add_argument("--size-grid", default=None, help="grid of the --sizes runs (default: --grid)")
 args = parser.parse_args()
@@ -82,35 +83,41 @@ def subset(path, n, name):
     return work / name
 
 
-data = subset(args.data, args.n, "subset.npy")
-cold = {jobs: run(data, jobs, work / f"cache{jobs}", f"jobs{jobs}", args.grid) for jobs in args.jobs}
-last = args.jobs[-1]
-warm = run(data, last, work / f"cache{last}", "warm", args.grid)
-table, peaks = stage_table(cold[last][3], work / f"cache{last}")
-print(f"grid {args.grid} on {args.data} (N={load_dataset(str(data)).x.shape[0]}); "
-      f"per stage and entry, compute seconds of the --jobs {last} run")
-print(table.to_string(index=False, float_format="%.1f"))
-print("peak MiB of one task, per stage:", {s: round(p) for s, p in peaks.items()})
-print(f"\n{'run':<16} {'wall s':>8} {'cpu s':>8} {'cores':>6} {'peak GiB':>9}")
-runs = [(f"cold --jobs {j}", r) for j, r in cold.items()] + [(f"warm --jobs {last}", warm)]
-for name, (wall, cpu, peak, _) in runs:
-    print(f"{name:<16} {wall:>8.1f} {cpu:>8.1f} {cpu / wall:>6.2f} {peak:>9.2f}")
-print(f"warm / cold: {warm[0] / cold[last][0]:.1%}")
-first = args.jobs[0]
-if len(cold) > 1:
-    print(f"jobs {last} vs jobs {first} throughput: x{cold[first][0] / cold[last][0]:.2f}; identical results: "
-          f"{result_files(cold[first][3]) == result_files(cold[last][3])}", flush=True)
+if args.jobs:
+    data = subset(args.data, args.n, "subset.npy")
+    cold = {jobs: run(data, jobs, work / f"cache{jobs}", f"jobs{jobs}", args.grid) for jobs in args.jobs}
+    last = args.jobs[-1]
+    warm = run(data, last, work / f"cache{last}", "warm", args.grid)
+    table, peaks = stage_table(cold[last][3], work / f"cache{last}")
+    print(f"grid {args.grid} on {args.data} (N={load_dataset(str(data)).x.shape[0]}); "
+          f"per stage and entry, compute seconds of the --jobs {last} run")
+    print(table.to_string(index=False, float_format="%.1f"))
+    print("peak MiB of one task, per stage:", {s: round(p) for s, p in peaks.items()})
+    print(f"\n{'run':<16} {'wall s':>8} {'cpu s':>8} {'cores':>6} {'peak GiB':>9}")
+    runs = [(f"cold --jobs {j}", r) for j, r in cold.items()] + [(f"warm --jobs {last}", warm)]
+    for name, (wall, cpu, peak, _) in runs:
+        print(f"{name:<16} {wall:>8.1f} {cpu:>8.1f} {cpu / wall:>6.2f} {peak:>9.2f}")
+    print(f"warm / cold: {warm[0] / cold[last][0]:.1%}")
+    first = args.jobs[0]
+    if len(cold) > 1:
+        print(f"jobs {last} vs jobs {first} throughput: x{cold[first][0] / cold[last][0]:.2f}; identical results: "
+              f"{result_files(cold[first][3]) == result_files(cold[last][3])}", flush=True)
 
 if args.sizes:
     pool = np.concatenate([np.load(SHARED / f"cifar10_{split}.npz")["x"] for split in ("train", "test")])
     print(f"\n{'N':>7} {'stage':<8} {'seconds':>8} {'peak MiB':>9}   (grid {args.size_grid or args.grid}, --jobs 2)")
+    per_entry = []
     for n in args.sizes:
         pick = np.random.default_rng(0).choice(len(pool), n, replace=n > len(pool))
         np.save(work / f"cifar{n}.npy", pool[np.sort(pick)])
         wall, cpu, peak, folder = run(work / f"cifar{n}.npy", 2, work / f"cache{n}", f"n{n}",
                                       args.size_grid or args.grid)
         table, peaks = stage_table(folder, work / f"cache{n}")
+        per_entry.append(table.assign(N=n))
         for stage, seconds in table.groupby("stage", sort=False)["seconds"].sum().items():
             print(f"{n:>7} {stage:<8} {seconds:>8.1f} {peaks[stage]:>9.0f}")
         print(f"{n:>7} {'run':<8} {wall:>8.1f} {peak * 1024:>9.0f}   wall s and peak of the largest process",
               flush=True)
+    print("\ncompute seconds per entry and N")
+    print(pd.concat(per_entry).pivot_table(index=["stage", "entry"], columns="N", values="seconds", sort=False)
+          .to_string(float_format="%.1f"))
