@@ -152,8 +152,11 @@ def check_entries(grid: Grid, dataset, *, n_clusters: int, seed: int) -> None:
     built = [(spec, MODELS, dict(in_channels=c, **({"image_size": (h, w)} if MODELS.get(spec.name)
                                                    .accepts("image_size") else {})))
              for spec in grid.encoders]
-    built += [(spec, REDUCERS, dict(seed=seed)) for spec in grid.reducers]
-    built += [(spec, CLUSTERERS, dict(n_clusters=n_clusters, seed=seed)) for spec in grid.clusterers]
+    # reducers and clusterers at their registered defaults need no check (and UMAP's import
+    # costs seconds); encoders are always built, for the image size they accept
+    built += [(spec, REDUCERS, dict(seed=seed)) for spec in grid.reducers if spec.params]
+    built += [(spec, CLUSTERERS, dict(n_clusters=n_clusters, seed=seed))
+              for spec in grid.clusterers if spec.params]
     for spec, registry, context in built:
         try:
             entry = registry.create(spec.name, **context, **spec.kwargs)

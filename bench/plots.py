@@ -9,7 +9,7 @@ import matplotlib
 matplotlib.use("Agg")  # files only, no display needed
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from sklearn.metrics import normalized_mutual_info_score  # noqa: E402
+from bench.scoring import pairwise_nmi  # noqa: E402
 
 MAP_SAMPLE = 2000  # points on the 2-D map: enough to see structure, seconds to embed
 MOSAIC = 8  # thumbnails per side of a cluster mosaic
@@ -103,10 +103,7 @@ def encoder_panel(folder: Path, label: str, originals: np.ndarray, reconstructio
 def agreement_heatmap(folder: Path, names: list[str], label_sets: list[np.ndarray]) -> Path:
     """Pairwise NMI between the top combos."""
     m = len(label_sets)
-    nmi = np.eye(m)
-    for i in range(m):
-        for j in range(i + 1, m):
-            nmi[i, j] = nmi[j, i] = normalized_mutual_info_score(label_sets[i], label_sets[j])
+    nmi = pairwise_nmi(label_sets)
     fig, ax = plt.subplots(figsize=(2 + 0.5 * m, 1.5 + 0.5 * m))
     shown = ax.imshow(nmi, vmin=0, vmax=1, cmap="viridis")
     ax.set_xticks(range(m), [f"#{i + 1}" for i in range(m)])

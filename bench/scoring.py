@@ -65,35 +65,29 @@ def agreement(label_sets: list[np.ndarray]) -> np.ndarray:
 
 
 def pairwise_nmi(label_sets: list[np.ndarray]) -> np.ndarray:
-    """The matrix of NMI between every two labellings (sklearn's definition: arithmetic-mean
-    normalisation, two single-cluster labellings agree fully). One bincount per pair instead of
-    sklearn's per-pair validation: ~40x faster, which matters at a full grid's 500 combos
-    (125k pairs: minutes with sklearn)."""
-    codes, sizes, entropies = [], [], []
-    for labels in label_sets:
-        _, code = np.unique(labels, return_inverse=True)
-        counts = np.bincount(code)
-        codes.append(code)
-        sizes.append(len(counts))
-        entropies.append(_entropy(counts))
-    m, n = len(label_sets), len(codes[0]) if codes else 0
-    nmi = np.eye(m)
-    for i in range(m):
-        for j in range(i + 1, m):
-            if sizes[i] == sizes[j] == 1:  # both unsplit: a perfect match
-                nmi[i, j] = nmi[j, i] = 1.0
-                continue
-            joint = np.bincount(codes[i] * sizes[j] + codes[j], minlength=sizes[i] * sizes[j])
-            mi = _entropy(joint.reshape(sizes[i], sizes[j]).sum(1)) + \
-                _entropy(joint.reshape(sizes[i], sizes[j]).sum(0)) - _entropy(joint)
-            nmi[i, j] = nmi[j, i] = (max(mi, 0.0) / ((entropies[i] + entropies[j]) / 2)
-                                     if mi > np.finfo(float).eps * 10 else 0.0)
-    return nmi
-
-
-def _entropy(counts: np.ndarray) -> float:
-    p = counts[counts > 0] / counts.sum()
-    return float(-(p * np.log(p)).sum())
+    """The matrix of NMI between every two labellings, by sklearn's definition (arithmetic-mean
+    normalisation; two unsplit labellings agree fully). Every pair's contingency table at once,
+    as blocks of one matrix product of the labellings' one-hot encodings: a full grid's 500
+    combos (125k pairs) take seconds, where sklearn's per-pair call took minutes."""
+    codes = [np.unique(labels, return_inverse=True)[1].ravel() for labels in label_sets]
+    sizes = np.array([code.max() + 1 for code in codes])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    n = len(codes[0])
+    onehot = np.zeros((n, sizes.sum()), np.float32)  # float32 counts are exact below 2**24 images
+    for start, code in zip(starts, codes):
+        onehot[np.arange(n), start + code] = 1
+    joint = (onehot.T @ onehot).astype(np.float64)
+    counts = np.diag(joint)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.nan_to_num(joint / n * np.log(joint * n / np.outer(counts, counts)))  # 0 log 0 = 0
+    mi = np.add.reduceat(np.add.reduceat(terms, starts, axis=0), starts, axis=1)
+    entropy = np.diag(mi).copy()  # a labelling's information about itself
+    with np.errstate(divide="ignore", invalid="ignore"):
+        nmi = np.where(mi > np.finfo(float).eps * 10, mi / ((entropy[:, None] + entropy[None, :]) / 2), 0.0)
+    unsplit = sizes == 1
+    nmi[np.ix_(unsplit, unsplit)] = 1.0
+    np.fill_diagonal(nmi, 1.0)
+    return np.clip(nmi, 0.0, 1.0)
 
 
 def combined(silhouettes: np.ndarray, agreements: np.ndarray) -> np.ndarray:
