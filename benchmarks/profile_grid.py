@@ -38,8 +38,8 @@ work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
 
 
 def run(data, jobs, cache, label, grid):
-    """One bench run in a child process: (wall s, CPU s, peak RSS GiB of its largest process,
-    run folder)."""
+    """One bench run in a child process: (wall s, CPU s, peak RSS GiB of the main process, run
+    folder). Workers' peaks are in the cache entries (per task), as their exits are not waited for."""
     out = work / label
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
@@ -93,7 +93,7 @@ if args.jobs:
           f"per stage and entry, compute seconds of the --jobs {last} run")
     print(table.to_string(index=False, float_format="%.1f"))
     print("peak MiB of one task, per stage:", {s: round(p) for s, p in peaks.items()})
-    print(f"\n{'run':<16} {'wall s':>8} {'cpu s':>8} {'cores':>6} {'peak GiB':>9}")
+    print(f"\n{'run':<16} {'wall s':>8} {'cpu s':>8} {'cores':>6} {'main GiB':>9}")
     runs = [(f"cold --jobs {j}", r) for j, r in cold.items()] + [(f"warm --jobs {last}", warm)]
     for name, (wall, cpu, peak, _) in runs:
         print(f"{name:<16} {wall:>8.1f} {cpu:>8.1f} {cpu / wall:>6.2f} {peak:>9.2f}")
@@ -116,7 +116,7 @@ if args.sizes:
         per_entry.append(table.assign(N=n))
         for stage, seconds in table.groupby("stage", sort=False)["seconds"].sum().items():
             print(f"{n:>7} {stage:<8} {seconds:>8.1f} {peaks[stage]:>9.0f}")
-        print(f"{n:>7} {'run':<8} {wall:>8.1f} {peak * 1024:>9.0f}   wall s and peak of the largest process",
+        print(f"{n:>7} {'run':<8} {wall:>8.1f} {peak * 1024:>9.0f}   wall s, and peak MiB of the main process",
               flush=True)
     print("\ncompute seconds per entry and N")
     print(pd.concat(per_entry).pivot_table(index=["stage", "entry"], columns="N", values="seconds", sort=False)
