@@ -140,3 +140,20 @@ def test_ward_switches_to_a_neighbour_graph_above_the_threshold(monkeypatch):
     from sklearn.metrics import adjusted_rand_score
     assert adjusted_rand_score(truth, plain.fit_predict(x)) == 1.0 and graphs == []
     assert adjusted_rand_score(truth, graph.fit_predict(x)) == 1.0 and graphs == [1]
+
+
+def test_spectral_fits_a_bounded_sample_and_extends_to_every_point(monkeypatch):
+    import sklearn.cluster
+    fitted = []
+    real = sklearn.cluster.SpectralClustering.fit_predict
+    monkeypatch.setattr(sklearn.cluster.SpectralClustering, "fit_predict",
+                        lambda self, x, y=None: fitted.append(len(x)) or real(self, x))
+    rng = np.random.default_rng(0)
+    truth = np.repeat([0, 1, 2], 200)
+    x = np.array([[0, 0], [20, 0], [0, 20]])[truth] + rng.normal(size=(600, 2))
+    from sklearn.metrics import adjusted_rand_score
+    sampled = CLUSTERERS.create("spectral", n_clusters=3, max_fit=150, seed=0).fit_predict(x)
+    assert fitted == [150] and sampled.shape == (600,)
+    assert adjusted_rand_score(truth, sampled) == 1.0  # every point joined its group
+    CLUSTERERS.create("spectral", n_clusters=3, seed=0).fit_predict(x)
+    assert fitted == [150, 600]  # under the bound: all points, as before
