@@ -105,11 +105,14 @@ class Executor:
         return out
 
     def _todo(self, stage: str, keys: dict, cost) -> dict:
-        """The entries of `keys` whose result is not in the cache yet, slowest (by `cost`) first:
-        a stage waits for its last task, so a long task started last would leave workers idle."""
+        """The entries of `keys` whose result is not in the cache yet, in the order to run them.
+        In parallel, slowest (by `cost`) first: a stage waits for its last task, so a long task
+        started last would leave workers idle. In one process, quickest first: the most stages
+        are finished (and cached, should the run be stopped) soonest."""
         todo = {item: key for item, key in keys.items() if not self.cache.has(stage, key)}
         self.cache_hits += len(set(keys.values())) - len(set(todo.values()))
-        return dict(sorted(todo.items(), key=lambda item: -cost(item[0])))
+        sign = 1 if self.in_process else -1
+        return dict(sorted(todo.items(), key=lambda item: sign * cost(item[0])))
 
     def run(self, grid: Grid, dataset: Dataset, *, n_clusters: int, seed: int) -> list[Outcome]:
         enc, red, clu = stage_keys(grid, dataset, n_clusters=n_clusters, seed=seed)

@@ -34,15 +34,18 @@ def test_stage_keys_share_upstream_stages():
     assert not set(red.values()) & set(red1.values())
 
 
-def test_slowest_tasks_are_started_first_and_cached_ones_skipped(tmp_path):
+def test_task_order_by_cost_and_cached_ones_skipped(tmp_path):
     grid = Grid("g", [Spec("pixels"), Spec("simclr"), Spec("baseline")], [Spec("pca32")], [Spec("kmeans")])
     enc, _, _ = stage_keys(grid, tiny_dataset(), n_clusters=2, seed=0)
     cache = Cache(tmp_path)
     cache.save("encode", enc[Spec("baseline")], {"x": np.zeros((10, 2), np.float32)}, {"seconds": 1.0})
-    executor = Executor(cache)
-    todo = executor._todo("encode", enc, lambda e: {"pixels": 0.1, "simclr": 330, "baseline": 25}[e.name])
-    assert [e.name for e in todo] == ["simclr", "pixels"]  # by cost; baseline is in the cache
+    cost = {"pixels": 0.1, "simclr": 330, "baseline": 25}
+    executor = Executor(cache, jobs=2)
+    todo = executor._todo("encode", enc, lambda e: cost[e.name])
+    assert [e.name for e in todo] == ["simclr", "pixels"]  # slowest first; baseline is in the cache
     assert executor.cache_hits == 1
+    sequential = Executor(cache, jobs=1)._todo("encode", enc, lambda e: cost[e.name])
+    assert [e.name for e in sequential] == ["pixels", "simclr"]  # one process: quickest first
 
 
 def test_each_stage_records_its_own_peak_memory(tmp_path):
