@@ -88,4 +88,4 @@ for data in args.data:
                                           "ensemble": f"{method} {name}", "acc": acc,
                                           "vs best member": acc - max(row.acc for row, _ in chosen)})
         print(f"{task} seed {seed} done", flush=True)
-    report()
+        report()

@@ -157,3 +157,17 @@ def test_spectral_fits_a_bounded_sample_and_extends_to_every_point(monkeypatch):
     assert adjusted_rand_score(truth, sampled) == 1.0  # every point joined its group
     CLUSTERERS.create("spectral", n_clusters=3, seed=0).fit_predict(x)
     assert fitted == [150, 600]  # under the bound: all points, as before
+
+
+def test_birch_fits_a_bounded_sample(monkeypatch):
+    import sklearn.cluster
+    fitted = []
+    real = sklearn.cluster.Birch.fit_predict
+    monkeypatch.setattr(sklearn.cluster.Birch, "fit_predict",
+                        lambda self, x, y=None: fitted.append(len(x)) or real(self, x))
+    rng = np.random.default_rng(0)
+    truth = np.repeat([0, 1], 300)
+    x = np.array([[0, 0], [20, 0]])[truth] + rng.normal(size=(600, 2))
+    labels = CLUSTERERS.create("birch", n_clusters=2, max_fit=100).fit_predict(x)
+    from sklearn.metrics import adjusted_rand_score
+    assert fitted == [100] and adjusted_rand_score(truth, labels) == 1.0
