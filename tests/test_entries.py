@@ -127,19 +127,19 @@ def test_pretrained_entry_loads_offline(monkeypatch):
     assert MODELS.get("effnet").pretrained
 
 
-def test_ward_switches_to_a_neighbour_graph_above_the_threshold(monkeypatch):
-    import sklearn.neighbors
-    graphs = []
-    real = sklearn.neighbors.kneighbors_graph
-    monkeypatch.setattr(sklearn.neighbors, "kneighbors_graph", lambda *a, **k: graphs.append(1) or real(*a, **k))
+def test_ward_fits_a_bounded_sample(monkeypatch):
+    import sklearn.cluster
+    fitted = []
+    real = sklearn.cluster.AgglomerativeClustering.fit_predict
+    monkeypatch.setattr(sklearn.cluster.AgglomerativeClustering, "fit_predict",
+                        lambda self, x, y=None: fitted.append(len(x)) or real(self, x))
     rng = np.random.default_rng(0)
     truth = np.repeat([0, 1], 150)
     x = np.array([[0, 0], [15, 0]])[truth] + rng.normal(size=(300, 2))
-    plain = CLUSTERERS.create("ward", n_clusters=2)
-    graph = CLUSTERERS.create("ward", n_clusters=2, graph_above=100)
     from sklearn.metrics import adjusted_rand_score
-    assert adjusted_rand_score(truth, plain.fit_predict(x)) == 1.0 and graphs == []
-    assert adjusted_rand_score(truth, graph.fit_predict(x)) == 1.0 and graphs == [1]
+    assert adjusted_rand_score(truth, CLUSTERERS.create("ward", n_clusters=2).fit_predict(x)) == 1.0
+    assert adjusted_rand_score(truth, CLUSTERERS.create("ward", n_clusters=2, max_fit=100).fit_predict(x)) == 1.0
+    assert fitted == [300, 100]
 
 
 def test_spectral_fits_a_bounded_sample_and_extends_to_every_point(monkeypatch):
