@@ -127,47 +127,19 @@ def test_pretrained_entry_loads_offline(monkeypatch):
     assert MODELS.get("effnet").pretrained
 
 
-def test_ward_fits_a_bounded_sample(monkeypatch):
+@pytest.mark.parametrize("name, estimator", [("ward", "AgglomerativeClustering"),
+                                             ("spectral", "SpectralClustering"), ("birch", "Birch")])
+def test_quadratic_clusterers_fit_a_bounded_sample_and_extend_to_every_point(monkeypatch, name, estimator):
     import sklearn.cluster
-    fitted = []
-    real = sklearn.cluster.AgglomerativeClustering.fit_predict
-    monkeypatch.setattr(sklearn.cluster.AgglomerativeClustering, "fit_predict",
-                        lambda self, x, y=None: fitted.append(len(x)) or real(self, x))
-    rng = np.random.default_rng(0)
-    truth = np.repeat([0, 1], 150)
-    x = np.array([[0, 0], [15, 0]])[truth] + rng.normal(size=(300, 2))
     from sklearn.metrics import adjusted_rand_score
-    assert adjusted_rand_score(truth, CLUSTERERS.create("ward", n_clusters=2).fit_predict(x)) == 1.0
-    assert adjusted_rand_score(truth, CLUSTERERS.create("ward", n_clusters=2, max_fit=100).fit_predict(x)) == 1.0
-    assert fitted == [300, 100]
-
-
-def test_spectral_fits_a_bounded_sample_and_extends_to_every_point(monkeypatch):
-    import sklearn.cluster
     fitted = []
-    real = sklearn.cluster.SpectralClustering.fit_predict
-    monkeypatch.setattr(sklearn.cluster.SpectralClustering, "fit_predict",
+    real = getattr(sklearn.cluster, estimator).fit_predict
+    monkeypatch.setattr(getattr(sklearn.cluster, estimator), "fit_predict",
                         lambda self, x, y=None: fitted.append(len(x)) or real(self, x))
     rng = np.random.default_rng(0)
     truth = np.repeat([0, 1, 2], 200)
     x = np.array([[0, 0], [20, 0], [0, 20]])[truth] + rng.normal(size=(600, 2))
-    from sklearn.metrics import adjusted_rand_score
-    sampled = CLUSTERERS.create("spectral", n_clusters=3, max_fit=150, seed=0).fit_predict(x)
-    assert fitted == [150] and sampled.shape == (600,)
-    assert adjusted_rand_score(truth, sampled) == 1.0  # every point joined its group
-    CLUSTERERS.create("spectral", n_clusters=3, seed=0).fit_predict(x)
-    assert fitted == [150, 600]  # under the bound: all points, as before
-
-
-def test_birch_fits_a_bounded_sample(monkeypatch):
-    import sklearn.cluster
-    fitted = []
-    real = sklearn.cluster.Birch.fit_predict
-    monkeypatch.setattr(sklearn.cluster.Birch, "fit_predict",
-                        lambda self, x, y=None: fitted.append(len(x)) or real(self, x))
-    rng = np.random.default_rng(0)
-    truth = np.repeat([0, 1], 300)
-    x = np.array([[0, 0], [20, 0]])[truth] + rng.normal(size=(600, 2))
-    labels = CLUSTERERS.create("birch", n_clusters=2, max_fit=100).fit_predict(x)
-    from sklearn.metrics import adjusted_rand_score
-    assert fitted == [100] and adjusted_rand_score(truth, labels) == 1.0
+    sampled = CLUSTERERS.create(name, n_clusters=3, max_fit=150, seed=0).fit_predict(x)
+    assert fitted == [150] and adjusted_rand_score(truth, sampled) == 1.0  # every point joined its group
+    whole = CLUSTERERS.create(name, n_clusters=3, seed=0).fit_predict(x)
+    assert fitted == [150, 600] and adjusted_rand_score(truth, whole) == 1.0  # under the bound: all points
