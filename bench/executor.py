@@ -88,21 +88,41 @@ class Executor:
                         TimeElapsedColumn(), TextColumn("{task.fields[loss]}"),
                         console=self.console, transient=False)
 
-    def _map(self, description: str, calls: list, progress) -> list:
-        """Run `calls` (delayed tasks) with a progress bar; results in any order, flattened."""
+    def _map(self, description: str, stage: str, calls: list, progress) -> list:
+        """Run `calls` ((cache keys, delayed task) pairs) with a progress bar; their records, in
+        any order.
+
+        When the OS kills a worker (out of memory, most often) joblib's pool breaks, and which
+        task killed it is unknown. The unfinished tasks then run again one at a time, each alone
+        in a worker: a task that was short of memory beside others now has it all, and one that
+        is killed even alone is recorded as failed. Either way the run goes on."""
+        from joblib.externals.loky.process_executor import TerminatedWorkerError
         task = progress.add_task(description, total=len(calls), loss="") if progress else None
+        records = {}
         if not calls:
             return []
+
+        def collect(results):
+            for result in results:
+                records.update((r.key, r) for r in (result if isinstance(result, list) else [result]))
+                if progress:
+                    progress.advance(task)
         if self.in_process:
-            results = (fn(*args, **kwargs) for fn, args, kwargs in calls)
-        else:
-            results = Parallel(n_jobs=min(self.jobs, len(calls)), return_as="generator_unordered")(calls)
-        out = []
-        for result in results:
-            out.extend(result if isinstance(result, list) else [result])
-            if progress:
-                progress.advance(task)
-        return out
+            collect(fn(*args, **kwargs) for _, (fn, args, kwargs) in calls)
+            return list(records.values())
+        try:
+            collect(Parallel(n_jobs=min(self.jobs, len(calls)), return_as="generator_unordered")(
+                call for _, call in calls))
+        except TerminatedWorkerError:
+            for keys, call in calls:
+                if all(key in records for key in keys):
+                    continue
+                try:
+                    collect(Parallel(n_jobs=2)([call]))  # n_jobs > 1: in a worker, even for one task
+                except TerminatedWorkerError:
+                    collect([[stages.Record(stage, key, False, error=KILLED) for key in keys
+                              if key not in records]])
+        return list(records.values())
 
     def _todo(self, stage: str, keys: dict, cost) -> dict:
         """The entries of `keys` whose result is not in the cache yet, in the order to run them.
@@ -124,31 +144,34 @@ class Executor:
             with EpochBars(progress, in_process=self.in_process,
                            remote=self.backend not in ("loky", "multiprocessing")) as bars:
                 calls = self._encode_calls(todo, dataset, seed, bars)
-                records |= {r.key: r for r in self._map("encode (train encoders)", calls, progress)}
+                records |= {r.key: r for r in self._map("encode (train encoders)", "encode", calls, progress)}
             ok = {e for e in grid.encoders if records.get(enc[e], _cached).ok}
             todo = self._todo("reduce", {er: k for er, k in red.items() if er[0] in ok},
                               lambda er: REDUCERS.get(er[1].name).cost)
-            calls = [delayed(stages.reduce)(r, enc[e], key, root, seed=seed) for (e, r), key in todo.items()]
-            records |= {r.key: r for r in self._map("reduce (embed)", calls, progress)}
+            calls = [([key], delayed(stages.reduce)(r, enc[e], key, root, seed=seed))
+                     for (e, r), key in todo.items()]
+            records |= {r.key: r for r in self._map("reduce (embed)", "reduce", calls, progress)}
             ok = {er for er, k in red.items() if er[0] in ok and records.get(k, _cached).ok}
             todo = self._todo("cluster", {c: k for c, k in clu.items() if (c.encoder, c.reducer) in ok},
                               lambda c: CLUSTERERS.get(c.clusterer.name).cost)
-            calls = [delayed(stages.cluster)(c.clusterer, red[c.encoder, c.reducer], key, root,
-                                             n_clusters=n_clusters, seed=seed)
+            calls = [([key], delayed(stages.cluster)(c.clusterer, red[c.encoder, c.reducer], key, root,
+                                                     n_clusters=n_clusters, seed=seed))
                      for c, key in todo.items()]
-            records |= {r.key: r for r in self._map("cluster (fan out)", calls, progress)}
+            records |= {r.key: r for r in self._map("cluster (fan out)", "cluster", calls, progress)}
         self.computed = sum(not r.cached for r in records.values())
         return [self._outcome(c, enc, red, clu, records) for c in grid.combos()]
 
     def _encode_calls(self, todo: dict, dataset: Dataset, seed: int, bars) -> list:
+        """(cache keys, delayed task) pairs that train the encoders of `todo`."""
         root, x = self.cache.root, dataset.x
         jobs = [(spec, key, bars.callback(spec)) for spec, key in todo.items()]
         gpus = _gpu_devices()
         if gpus:  # one task per device at a time: each device trains its share in sequence
             shares = [jobs[i::len(gpus)] for i in range(len(gpus))]
-            return [delayed(stages.encode_group)(share, x, root, seed=seed, device=device)
+            return [([key for _, key, _ in share],
+                     delayed(stages.encode_group)(share, x, root, seed=seed, device=device))
                     for share, device in zip(shares, gpus) if share]
-        return [delayed(stages.encode)(spec, x, key, root, seed=seed, on_epoch=on_epoch)
+        return [([key], delayed(stages.encode)(spec, x, key, root, seed=seed, on_epoch=on_epoch))
                 for spec, key, on_epoch in jobs]
 
     def _outcome(self, combo: Combo, enc, red, clu, records) -> Outcome:
@@ -231,4 +254,5 @@ def _put(q, index: int, epoch: int, loss: float) -> None:
     q.put((index, epoch, loss))
 
 
+KILLED = "worker process killed by the OS, also when run alone (out of memory?)"
 _cached = stages.Record("", "", True, cached=True)  # a stage served from the cache succeeded

@@ -235,8 +235,6 @@ def _on_signal(signum, frame):
 
 
 def main(argv=None) -> int:
-    from joblib.externals.loky.process_executor import TerminatedWorkerError
-
     from bench.console import make_console
     args = parser().parse_args(argv)
     console = make_console(args.quiet)
@@ -252,10 +250,6 @@ def main(argv=None) -> int:
     except KeyboardInterrupt as e:
         print("interrupted: finished stages are kept in the cache; rerun to resume", file=sys.stderr)
         return 128 + getattr(e, "signum", signal.SIGINT)
-    except TerminatedWorkerError:  # the OS killed a worker: a stage's fault, but not an exception in it
-        print("error: a worker process was killed (out of memory?); finished stages are kept in "
-              "the cache: rerun, with fewer --jobs if memory is short, to resume", file=sys.stderr)
-        return 1
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)

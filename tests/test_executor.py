@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import numpy as np
 
 from bench import executor as executor_module
@@ -18,8 +20,9 @@ def test_encoders_are_spread_over_gpus_one_task_each(monkeypatch, tmp_path):
     bars = EpochBars(None, in_process=False, remote=False)
     calls = Executor(Cache(tmp_path), jobs=4)._encode_calls(todo, tiny_dataset(), 0, bars)
     assert len(calls) == 2  # one task per device, each training its share in turn
-    shares = {kwargs["device"]: [key for _, key, _ in args[0]] for _, args, kwargs in calls}
+    shares = {kwargs["device"]: [key for _, key, _ in args[0]] for _, (_, args, kwargs) in calls}
     assert shares == {"cuda:0": ["key0", "key2", "key4"], "cuda:1": ["key1", "key3"]}
+    assert [keys for keys, _ in calls] == [["key0", "key2", "key4"], ["key1", "key3"]]  # a kill fails both
 
 
 def test_stage_keys_share_upstream_stages():
@@ -62,3 +65,27 @@ def test_each_stage_records_its_own_peak_memory(tmp_path):
     big, small = (Cache(tmp_path).meta("reduce", key)["peak_mib"] for key in ("big", "small"))
     assert big >= 400
     assert small < big - 300  # counted afresh for each task, not the process's lifetime peak
+
+
+def _task(key: str, cache_root, kill: str):
+    """A stage-like task whose worker the OS kills: never, always, or the first time only."""
+    import os
+    import signal
+
+    from bench.stages import Record
+    marker = Path(cache_root) / f"{key}.tried"
+    if kill == "always" or (kill == "once" and not marker.exists()):
+        marker.touch()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return Record("cluster", key, True, 0.1)
+
+
+def test_a_killed_worker_is_retried_alone_and_recorded_if_killed_again(tmp_path):
+    from joblib import delayed
+    kills = {"a": "never", "b": "once", "c": "always", "d": "never", "e": "never"}
+    calls = [([key], delayed(_task)(key, tmp_path, kill)) for key, kill in kills.items()]
+    records = {r.key: r for r in Executor(Cache(tmp_path), jobs=2)._map("cluster", "cluster", calls, None)}
+    assert set(records) == set(kills)  # nothing lost, the run went on
+    assert [key for key, r in records.items() if not r.ok] == ["c"]
+    assert records["c"].error == executor_module.KILLED and records["c"].stage == "cluster"
+    assert records["b"].ok  # killed beside others, then fine alone

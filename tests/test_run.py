@@ -185,18 +185,3 @@ def test_rank_by_another_score(digits_npz, run_cli, tmp_path):
     assert not board["score"].is_monotonic_decreasing  # a different order than the default
     members = json.loads((folder / "run.json").read_text())["ensemble"]["members"]
     assert [m["combo"] for m in members] == board["combo"].head(5).tolist()
-
-
-def test_a_worker_killed_by_the_os_ends_the_run_with_one_line(run_cli, digits_npz, monkeypatch):
-    from joblib.externals.loky.process_executor import TerminatedWorkerError
-
-    from bench.executor import Executor
-
-    def killed(self, *args, **kwargs):
-        raise TerminatedWorkerError("A worker process managed by the executor was unexpectedly terminated.")
-    monkeypatch.setattr(Executor, "run", killed)
-    code, _, err = run_cli("--data", digits_npz, *QUICK, "--no-plots")
-    assert code == 1 and "Traceback" not in err
-    assert err.strip().splitlines() == ["error: a worker process was killed (out of memory?); finished stages "
-                                        "are kept in the cache: rerun, with fewer --jobs if memory is short, "
-                                        "to resume"]
