@@ -43,6 +43,12 @@ def leaderboard_table(table: pd.DataFrame, top_k: int, max_rows: int = 30) -> Ta
                     _num(row.score), str(row.clusters), f"{seconds:.1f}",
                     *(_num(getattr(row, m)) for m in external), style=style)
     notes = [f"{len(table) - max_rows} more rows in leaderboard.csv"] if len(table) > max_rows else []
+    # read back from a CSV (bench.show) an empty cell is NaN, and older runs have no column
+    warned = table[table["warnings"].notna() & (table["warnings"] != "")] if "warnings" in table else table.iloc[:0]
+    if len(warned):
+        example = warned["warnings"].iloc[0].split("; ")[0]
+        notes.append(f"{len(warned)} combos raised library warnings (column 'warnings' of leaderboard.csv), "
+                     f"e.g. #{warned['rank'].iloc[0]}: {example}"[:300])
     out.caption = "\n".join(notes + failures) or None
     out.caption_justify = "left"
     return out

@@ -38,6 +38,11 @@ class Outcome:
     stability: float = float("nan")
 
     @property
+    def warnings(self) -> list[str]:
+        """The library warnings of its stages, each once, as "stage: Category: message"."""
+        return list(dict.fromkeys(f"{stage}: {w}" for stage, r in self.records.items() for w in r.warnings))
+
+    @property
     def status(self) -> str:
         for stage in ("encode", "reduce", "cluster"):
             record = self.records.get(stage)
@@ -183,7 +188,7 @@ class Executor:
                 meta = self.cache.meta(stage, key)
                 if meta is None:  # an upstream stage failed, so this one never ran
                     break
-                record = stages.Record(stage, key, True, meta["seconds"], cached=True)
+                record = stages.cached_record(stage, key, meta)
             outcome.records[stage] = record
             if not record.ok:
                 break

@@ -32,7 +32,7 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
             "stability": o.stability if status == "ok" else np.nan,
             **{f"{s}_s": o.records[s].seconds if s in o.records else np.nan
                for s in ("encode", "reduce", "cluster")},
-            "status": status,
+            "status": status, "warnings": "; ".join(o.warnings),
         })
     table = pd.DataFrame(rows)
     usable = (table["status"] == "ok").to_numpy()
@@ -62,7 +62,7 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
                               kind="stable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "noise",
-             *TIME_COLUMNS, "status", "encoder", "reducer", "clusterer", "stability", *extra]
+             *TIME_COLUMNS, "status", "warnings", "encoder", "reducer", "clusterer", "stability", *extra]
     return table[order + [c for c in ("acc", "nmi", "ari") if c in table]]
 
 

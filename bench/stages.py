@@ -11,6 +11,7 @@ import contextlib
 import resource
 import time
 import traceback
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,7 @@ class Record:
     seconds: float = 0.0
     cached: bool = False
     error: str = ""
+    warnings: tuple = ()  # distinct library warnings the stage raised, "Category: message"
 
 
 def _reset_peak_memory() -> None:
@@ -49,21 +51,41 @@ def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
     cache = Cache(cache_root)
     meta = cache.meta(stage, key)
     if meta is not None:  # another run or worker may have finished it meanwhile
-        return Record(stage, key, True, meta["seconds"], cached=True)
+        return cached_record(stage, key, meta)
     import torch
     torch.set_num_threads(1)
     _reset_peak_memory()
     start = time.perf_counter()
-    try:
-        with threadpool_limits(1):
-            arrays, meta = compute(cache)
-    except Exception as e:  # one failing stage must not stop the run: record it
-        last = traceback.extract_tb(e.__traceback__)[-1]
-        where = f" ({Path(last.filename).name}:{last.lineno})"
-        return Record(stage, key, False, error=f"{type(e).__name__}: {e}".split("\n")[0] + where)
+    # warnings are kept with the stage's result (and so in leaderboard.csv), not printed from
+    # workers across the progress bars, where no one could tell which combo raised them (with
+    # --backend threading, threads share one filter state: a warning may land with another combo)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")  # every stage's own, not once per worker process
+        for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
+            warnings.simplefilter("ignore", hidden)  # as Python hides them by default
+        try:
+            with threadpool_limits(1):
+                arrays, meta = compute(cache)
+        except Exception as e:  # one failing stage must not stop the run: record it
+            last = traceback.extract_tb(e.__traceback__)[-1]
+            where = f" ({Path(last.filename).name}:{last.lineno})"
+            return Record(stage, key, False, error=f"{type(e).__name__}: {e}".split("\n")[0] + where,
+                          warnings=tuple(_distinct(caught)))
     seconds = time.perf_counter() - start
-    cache.save(stage, key, arrays, {**meta, "seconds": seconds, "peak_mib": round(_peak_memory_mib())})
-    return Record(stage, key, True, seconds)
+    meta = {**meta, "seconds": seconds, "peak_mib": round(_peak_memory_mib()), "warnings": _distinct(caught)}
+    cache.save(stage, key, arrays, meta)
+    return Record(stage, key, True, seconds, warnings=tuple(meta["warnings"]))
+
+
+def cached_record(stage: str, key: str, meta: dict) -> Record:
+    return Record(stage, key, True, meta["seconds"], cached=True, warnings=tuple(meta.get("warnings", ())))
+
+
+def _distinct(caught: list) -> list[str]:
+    """Each warning once, in order, as one short line."""
+    lines = (f"{w.category.__name__}: {str(w.message).splitlines()[0] if str(w.message) else ''}"[:200]
+             for w in caught)
+    return list(dict.fromkeys(lines))
 
 
 def _input(cache: Cache, stage: str, key: str) -> np.ndarray:

@@ -58,6 +58,18 @@ def test_show_reprints_the_leaderboard(finished_run, capsys):
     assert table in capsys.readouterr().out
 
 
+def test_show_reads_a_run_from_before_the_warnings_column(finished_run, tmp_path, capsys):
+    import shutil
+
+    import pandas as pd
+    folder, printed = finished_run
+    old = shutil.copytree(folder, tmp_path / folder.name)
+    board = pd.read_csv(old / "leaderboard.csv")
+    board.drop(columns="warnings").to_csv(old / "leaderboard.csv", index=False)
+    assert show_main([str(old)]) == 0
+    assert printed[printed.index("Leaderboard"):printed.index("run summary")] in capsys.readouterr().out
+
+
 def test_show_refuses_a_folder_without_a_run(tmp_path, capsys):
     assert show_main([str(tmp_path)]) == 2
     assert "not a finished run folder" in capsys.readouterr().err

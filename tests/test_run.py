@@ -1,6 +1,7 @@
 """End-to-end runs of `python -m bench.run` on 300 real digits."""
 
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -98,6 +99,11 @@ class Broken:
     def fit_predict(self, x):
         if self.how == "raise":
             raise RuntimeError("this clusterer always fails")
+        if self.how == "warn":
+            for _ in range(2):
+                warnings.warn("this clusterer warns\nsecond line", UserWarning)
+            warnings.warn("hidden, as Python does by default", DeprecationWarning)
+            return (x[:, 0] > np.median(x[:, 0])).astype(int)
         return {"shape": np.zeros((len(x), 2), int), "one": np.zeros(len(x), int)}[self.how]
 
     def fit_transform(self, x):
@@ -106,8 +112,8 @@ class Broken:
 
 @pytest.fixture
 def broken_entries(monkeypatch):
-    """Registers clusterers boom/shape/one and reducer nan for one test (in-process: --jobs 1)."""
-    for name, how in (("boom", "raise"), ("shape", "shape"), ("one", "one")):
+    """Registers clusterers boom/shape/one/warn and reducer nan for one test (in-process: --jobs 1)."""
+    for name, how in (("boom", "raise"), ("shape", "shape"), ("one", "one"), ("warn", "warn")):
         monkeypatch.setitem(CLUSTERERS._entries, name,
                             Entry(name, lambda n_clusters=2, seed=0, how=how: Broken(how)))
     monkeypatch.setitem(REDUCERS._entries, "nan", Entry("nan", lambda seed=0: Broken("nan")))
@@ -147,6 +153,20 @@ def test_bad_results_are_recorded_and_the_rest_goes_on(broken_entries, digits_np
     assert board["score"].notna().sum() == 1
     members = json.loads((folder / "run.json").read_text())["ensemble"]["members"]
     assert members == [{"rank": 1, "combo": "pixels | pca32 | kmeans", "agreement": 1.0}]
+
+
+def test_library_warnings_are_kept_with_their_combo_not_printed(broken_entries, digits_npz, run_cli, tmp_path):
+    grid = tmp_path / "g.toml"
+    grid.write_text('encoders = ["pixels"]\nreducers = ["pca32"]\nclusterers = ["kmeans", "warn"]\n')
+    for run in ("cold", "warm"):  # the warm run reads them back from the cache
+        code, out, err = run_cli("--data", digits_npz, "--grid", grid, "--jobs", "1", "--no-plots",
+                                 out=tmp_path / "results")
+        assert code == 0 and "Warning" not in err, err
+        assert "1 combos raised library warnings" in out
+        folder = run_dirs(tmp_path / "results")[-1]
+        board = pd.read_csv(folder / "leaderboard.csv", keep_default_na=False).set_index("clusterer")
+        assert board.loc["warn", "warnings"] == "cluster: UserWarning: this clusterer warns", run
+        assert board.loc["kmeans", "warnings"] == ""
 
 
 def test_every_combo_failing_exits_non_zero(failing_clusterer, digits_npz, run_cli, tmp_path):
