@@ -24,7 +24,7 @@ def _num(value, digits=3) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-def leaderboard_table(table: pd.DataFrame, top_k: int, max_rows: int = 30) -> Table:
+def leaderboard_table(table: pd.DataFrame, member_ranks, max_rows: int = 30) -> Table:
     external = [m for m in METRICS if m in table]
     out = Table(title="Leaderboard (label-free ranking; ensemble members bold green, failed dimmed)",
                 title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
@@ -37,7 +37,7 @@ def leaderboard_table(table: pd.DataFrame, top_k: int, max_rows: int = 30) -> Ta
         if row.status != "ok":
             failures.append(f"#{row.rank} {short_combo(row.combo)}: {row.status}"[:200])
         seconds = sum(v for v in (row.encode_s, row.reduce_s, row.cluster_s) if not math.isnan(v))
-        style = "bold green" if row.rank <= top_k and row.status == "ok" else (
+        style = "bold green" if row.rank in member_ranks else (
             "dim" if row.status != "ok" else None)
         out.add_row(str(row.rank), short_combo(row.combo), _num(row.silhouette), _num(row.agreement),
                     _num(row.score), str(row.clusters), f"{seconds:.1f}",

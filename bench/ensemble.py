@@ -131,12 +131,25 @@ def combine(method: str, ranked: list[np.ndarray], scores: list[float], k: int, 
     return majority_vote(ranked, k, known_zeros, weights)
 
 
-def choose_members(table, ranked: list, k: int, top_k: int):
-    """The top `top_k` working combos that found exactly `k` clusters, as (row, outcome) pairs
-    in rank order, and the labels of those passed over for another cluster count."""
+POOLS = ("all", "leader-encoder")
+
+
+def choose_members(table, ranked: list, k: int, top_k: int, pool: str = "all"):
+    """The ensemble's members as (row, outcome) pairs in rank order, and the combos passed over
+    for another cluster count.
+
+    `pool` "all": the top `top_k` working combos that found exactly `k` clusters.
+    "leader-encoder": the same, among the combos that share the top one's encoder — a vote can
+    only fix the leader's errors where the others err independently, and combos built on weaker
+    features err together (README: the ensemble)."""
     usable = [(row, o) for row, o in zip(table.itertuples(), ranked) if row.status == "ok"]
-    members = [(row, o) for row, o in usable if row.clusters == k][:top_k]
-    if not members:
+    matching = [(row, o) for row, o in usable if row.clusters == k]
+    if not matching:
         raise UserError(f"no combo found exactly {k} clusters; nothing to vote on")
-    skipped = [row.combo for row, _ in usable[:top_k] if row.clusters != k]
+    leader = matching[0][0]
+    in_pool = (lambda row: True) if pool == "all" else (lambda row: row.encoder == leader.encoder)
+    members = [(row, o) for row, o in matching if in_pool(row)][:top_k]
+    last = members[-1][0].rank
+    skipped = [row.combo for row, _ in usable
+               if row.clusters != k and row.rank < last and (in_pool(row) or row.rank < leader.rank)]
     return members, skipped

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import __version__
+from bench.ensemble import METHODS, POOLS
 from bench.errors import UserError
 from bench.selection import DEFAULT_RANK, SCORES
 
@@ -63,11 +64,15 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--known-zeros", type=_non_negative, default=5,
                    help="the first N images are class 0: the submission is relabelled so that "
                    "most of them are 0; 0 turns it off")
-    p.add_argument("--top-k", type=_positive, default=5, help="ensemble members: the top K combos")
+    p.add_argument("--top-k", type=_positive, default=5, help="ensemble members: the top K combos "
+                   "(of the pool that --members names)")
+    p.add_argument("--members", choices=POOLS, default="all",
+                   help="pool of the ensemble's members: all combos, or those sharing the top "
+                   "combo's encoder (see README: the ensemble)")
     p.add_argument("--rank-by", choices=SCORES, default=DEFAULT_RANK,
                    help="label-free column that ranks the leaderboard and picks the ensemble "
                    "(see README: how combos are ranked)")
-    p.add_argument("--ensemble", choices=("vote", "weighted", "coassoc"), default="vote",
+    p.add_argument("--ensemble", choices=METHODS, default="vote",
                    help="majority vote; vote weighted by score; co-association consensus")
     p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
                    help="parallel workers (each single-threaded)")
@@ -172,9 +177,9 @@ def run(args, console) -> int:
                               rank_by=args.rank_by)
     ranked = leaderboard.outcome_order(table, outcomes)
     if (table["status"] != "ok").all():
-        console.print(leaderboard_table(table, args.top_k))
+        console.print(leaderboard_table(table, set()))
         raise UserError("every combo failed; see the status column above")
-    members, skipped = ensemble.choose_members(table, ranked, k, args.top_k)
+    members, skipped = ensemble.choose_members(table, ranked, k, args.top_k, args.members)
     labels, agreements = ensemble.combine(args.ensemble, [o.labels for _, o in members],
                                           [getattr(row, args.rank_by) for row, _ in members], k,
                                           args.known_zeros, args.seed)
@@ -212,7 +217,7 @@ def run(args, console) -> int:
     except BaseException:
         folder.discard()
         raise
-    console.print(leaderboard_table(table, args.top_k))
+    console.print(leaderboard_table(table, {row.rank for row, _ in members}))
     console.print(summary_panel(report.summary_lines(record), f"{path}/"))
     return 0
 

@@ -27,21 +27,25 @@ parser.add_argument("--member-rank", nargs="+", default=[selection.DEFAULT_RANK,
                     help="scores that choose the ensemble members in the comparison")
 parser.add_argument("--cache", default=None, help="reuse a cache (e.g. benchmarks/encoders.py's)")
 parser.add_argument("--jobs", type=int, default=2)
+parser.add_argument("--dump", help="folder for each task and seed's leaderboard (csv) and labels (npz), "
+                    "to try other rules offline")
 args = parser.parse_args()
 cache = Cache(Path(args.cache or tempfile.mkdtemp(prefix="bench-audit-")))
 RULES = {"top-3": dict(top_k=3), "top-5": dict(top_k=5), "top-9": dict(top_k=9),
-         "distinct-5": dict(top_k=5, distinct=0.9)}
+         "distinct-5": dict(top_k=5, distinct=0.9),
+         "encoder-3": dict(top_k=3, pool="leader-encoder"), "encoder-5": dict(top_k=5, pool="leader-encoder")}
 
 
 def members_by(rule, table, ranked, k):
-    """The ensemble's members under `rule`: the top_k by rank, optionally skipping a combo whose
-    labels nearly repeat (NMI >= distinct) one already chosen."""
+    """The ensemble's members under `rule`: bench's own choice (top_k of a pool), or the top_k
+    skipping a combo whose labels nearly repeat (NMI >= distinct) one already chosen."""
+    if "distinct" not in rule:
+        return ensemble.choose_members(table, ranked, k, rule["top_k"], rule.get("pool", "all"))[0]
     chosen = []
     for row, o in zip(table.itertuples(), ranked):
         if row.status != "ok" or row.clusters != k:
             continue
-        if "distinct" in rule and any(scoring.pairwise_nmi([o.labels, c.labels])[0, 1] >= rule["distinct"]
-                                      for _, c in chosen):
+        if any(scoring.pairwise_nmi([o.labels, c.labels])[0, 1] >= rule["distinct"] for _, c in chosen):
             continue
         chosen.append((row, o))
         if len(chosen) == rule["top_k"]:
@@ -68,6 +72,13 @@ for data in args.data:
     k = dataset.n_classes
     for seed in args.seeds:
         outcomes = Executor(cache, jobs=args.jobs).run(resolve_grid(args.grid), dataset, n_clusters=k, seed=seed)
+        if args.dump:
+            dump = Path(args.dump)
+            dump.mkdir(parents=True, exist_ok=True)
+            leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=seed).to_csv(
+                dump / f"{task}-{seed}.csv", index=False)
+            np.savez(dump / f"{task}-{seed}.npz", y=dataset.y,
+                     **{o.combo.label: o.labels for o in outcomes if o.labels is not None})
         for score in selection.SCORES:
             table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=seed,
                                       rank_by=score)

@@ -94,3 +94,21 @@ def test_coassociation_needs_no_alignment_and_follows_the_majority():
     assert agreements == [112 / 120, 1.0, 1.0]
     same, _ = combine("coassoc", [noisy, permuted, truth], [0.1, 0.2, 0.3], 3, 5)
     assert same.tolist() == labels.tolist()
+
+
+def test_leader_encoder_pool_takes_the_top_combos_of_the_top_encoder():
+    import pandas as pd
+
+    from bench.ensemble import choose_members
+    table = pd.DataFrame({"rank": [1, 2, 3, 4, 5, 6], "combo": list("abcdef"),
+                          "encoder": ["x", "y", "y", "x", "x", "x"],
+                          "status": ["ok", "ok", "ok", "ok", "reduce failed: z", "ok"],
+                          "clusters": [3, 2, 2, 2, 0, 2]})
+    ranked = list("ABCDEF")
+    members, skipped = choose_members(table, ranked, k=2, top_k=2, pool="leader-encoder")
+    # the leader is b (the first with 2 clusters): its encoder y
+    assert [o for _, o in members] == ["B", "C"] and skipped == ["a"]
+    members, _ = choose_members(table.drop(index=[1, 2]), list("ADEF"), k=2, top_k=3, pool="leader-encoder")
+    assert [o for _, o in members] == ["D", "F"]  # fewer than top_k: what the encoder has
+    members, skipped = choose_members(table, ranked, k=2, top_k=2, pool="all")
+    assert [o for _, o in members] == ["B", "C"] and skipped == ["a"]
