@@ -12,6 +12,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from bench.errors import UserError
+from bench.scoring import pairwise_nmi
 
 
 def compact(labels: np.ndarray) -> np.ndarray:
@@ -131,25 +132,34 @@ def combine(method: str, ranked: list[np.ndarray], scores: list[float], k: int, 
     return majority_vote(ranked, k, known_zeros, weights)
 
 
-POOLS = ("all", "leader-encoder")
+MIN_NMI = 0.3  # default of --min-nmi, chosen by the selection audit (README: the ensemble)
 
 
-def choose_members(table, ranked: list, k: int, top_k: int, pool: str = "all"):
-    """The ensemble's members as (row, outcome) pairs in rank order, and the combos passed over
-    for another cluster count.
+def choose_members(table, ranked: list, k: int, top_k: int, min_nmi: float = 0.0):
+    """The ensemble's members: the top `top_k` working combos that found exactly `k` clusters
+    and whose labels share at least `min_nmi` NMI with the top such combo's, as (row, outcome)
+    pairs in rank order; and the combos ranked above the last member that were passed over,
+    each with the reason.
 
-    `pool` "all": the top `top_k` working combos that found exactly `k` clusters.
-    "leader-encoder": the same, among the combos that share the top one's encoder — a vote can
-    only fix the leader's errors where the others err independently, and combos built on weaker
-    features err together (README: the ensemble)."""
+    A vote can only fix the leader's errors where the others err around the same partition; a
+    combo that tells another story (low NMI to the leader) outvotes its right labels. Two 2-way
+    splits that are each 90 % right with independent errors share NMI 0.32."""
     usable = [(row, o) for row, o in zip(table.itertuples(), ranked) if row.status == "ok"]
     matching = [(row, o) for row, o in usable if row.clusters == k]
     if not matching:
         raise UserError(f"no combo found exactly {k} clusters; nothing to vote on")
-    leader = matching[0][0]
-    in_pool = (lambda row: True) if pool == "all" else (lambda row: row.encoder == leader.encoder)
-    members = [(row, o) for row, o in matching if in_pool(row)][:top_k]
+    leader_row, leader = matching[0]
+    members, skipped = [], []
+    for row, o in usable:
+        if len(members) == top_k:
+            break
+        if row.clusters != k:
+            skipped.append((row.rank, f"{row.combo} (found {row.clusters} clusters)"))
+            continue
+        nmi = pairwise_nmi([leader.labels, o.labels])[0, 1]
+        if nmi < min_nmi:
+            skipped.append((row.rank, f"{row.combo} (NMI {nmi:.2f} to #{leader_row.rank} < {min_nmi})"))
+            continue
+        members.append((row, o))
     last = members[-1][0].rank
-    skipped = [row.combo for row, _ in usable
-               if row.clusters != k and row.rank < last and (in_pool(row) or row.rank < leader.rank)]
-    return members, skipped
+    return members, [note for rank, note in skipped if rank < last]

@@ -73,11 +73,10 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
              ("time", f"{record['timings_s']['total']:.1f} s")]
     method = {"vote": "majority vote", "weighted": "score-weighted vote",
               "coassoc": "co-association consensus"}[ens.get("method", "vote")]
-    pool = " sharing the top encoder" if record["args"].get("members") == "leader-encoder" else ""
-    lines.append(("ensemble", f"{method} of {len(ens['members'])} combos{pool} (agreement with it)"))
+    lines.append(("ensemble", f"{method} of {len(ens['members'])} combos (agreement with it)"))
     lines += [(f"  #{m['rank']}", f"{m['combo']} ({m['agreement']:.1%})") for m in ens["members"]]
     if ens["skipped"]:
-        lines.append(("skipped", ", ".join(ens["skipped"]) + " (cluster count differs)"))
+        lines += [("skipped", note) for note in ens["skipped"]]
     if ens["metrics"]:
         lines.append(("vs truth", "  ".join(f"{k.upper()} {v:.4f}" for k, v in ens["metrics"].items())))
     if "audit" in record:  # how well the label-free ranking picked (ground truth only)

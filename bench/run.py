@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from bench import __version__
-from bench.ensemble import METHODS, POOLS
+from bench.ensemble import METHODS, MIN_NMI
 from bench.errors import UserError
 from bench.selection import DEFAULT_RANK, SCORES
 
@@ -33,6 +33,20 @@ def _at_least(minimum: int):
 
 
 _positive, _non_negative = _at_least(1), _at_least(0)
+
+
+def _fraction(text: str) -> float:
+    """An argparse type: a number from 0 to 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"{text} must be from 0 to 1")
+    return value
+
+
+_fraction.__name__ = "number from 0 to 1"
 
 
 BACKENDS = ("loky", "threading", "multiprocessing", "dask")
@@ -65,10 +79,10 @@ def parser() -> argparse.ArgumentParser:
                    help="the first N images are class 0: the submission is relabelled so that "
                    "most of them are 0; 0 turns it off")
     p.add_argument("--top-k", type=_positive, default=5, help="ensemble members: the top K combos "
-                   "(of the pool that --members names)")
-    p.add_argument("--members", choices=POOLS, default="all",
-                   help="pool of the ensemble's members: all combos, or those sharing the top "
-                   "combo's encoder (see README: the ensemble)")
+                   "that agree with the top one (--min-nmi)")
+    p.add_argument("--min-nmi", type=_fraction, default=MIN_NMI,
+                   help="a member's labels must share at least this NMI with the top combo's; "
+                   "0 takes the top K as they come (see README: the ensemble)")
     p.add_argument("--rank-by", choices=SCORES, default=DEFAULT_RANK,
                    help="label-free column that ranks the leaderboard and picks the ensemble "
                    "(see README: how combos are ranked)")
@@ -179,7 +193,7 @@ def run(args, console) -> int:
     if (table["status"] != "ok").all():
         console.print(leaderboard_table(table, set()))
         raise UserError("every combo failed; see the status column above")
-    members, skipped = ensemble.choose_members(table, ranked, k, args.top_k, args.members)
+    members, skipped = ensemble.choose_members(table, ranked, k, args.top_k, args.min_nmi)
     labels, agreements = ensemble.combine(args.ensemble, [o.labels for _, o in members],
                                           [getattr(row, args.rank_by) for row, _ in members], k,
                                           args.known_zeros, args.seed)

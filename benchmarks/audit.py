@@ -32,20 +32,26 @@ parser.add_argument("--dump", help="folder for each task and seed's leaderboard 
 args = parser.parse_args()
 cache = Cache(Path(args.cache or tempfile.mkdtemp(prefix="bench-audit-")))
 RULES = {"top-3": dict(top_k=3), "top-5": dict(top_k=5), "top-9": dict(top_k=9),
-         "distinct-5": dict(top_k=5, distinct=0.9),
-         "encoder-3": dict(top_k=3, pool="leader-encoder"), "encoder-5": dict(top_k=5, pool="leader-encoder")}
+         "nmi.2 top-5": dict(top_k=5, min_nmi=0.2), "nmi.3 top-3": dict(top_k=3, min_nmi=0.3),
+         f"nmi.3 top-5{' (default)' if ensemble.MIN_NMI == 0.3 else ''}": dict(top_k=5, min_nmi=0.3),
+         "nmi.4 top-5": dict(top_k=5, min_nmi=0.4), "distinct-5": dict(top_k=5, distinct=0.9),
+         "encoder-3": dict(top_k=3, same_encoder=True)}
 
 
 def members_by(rule, table, ranked, k):
-    """The ensemble's members under `rule`: bench's own choice (top_k of a pool), or the top_k
-    skipping a combo whose labels nearly repeat (NMI >= distinct) one already chosen."""
-    if "distinct" not in rule:
-        return ensemble.choose_members(table, ranked, k, rule["top_k"], rule.get("pool", "all"))[0]
+    """The ensemble's members under `rule`: bench's own choice (the top_k sharing min_nmi with
+    the top combo), or the top_k skipping a combo whose labels nearly repeat (NMI >= distinct)
+    one already chosen, or the top_k sharing the top combo's encoder."""
+    if "distinct" not in rule and "same_encoder" not in rule:
+        return ensemble.choose_members(table, ranked, k, rule["top_k"], rule.get("min_nmi", 0.0))[0]
     chosen = []
     for row, o in zip(table.itertuples(), ranked):
         if row.status != "ok" or row.clusters != k:
             continue
-        if any(scoring.pairwise_nmi([o.labels, c.labels])[0, 1] >= rule["distinct"] for _, c in chosen):
+        if "distinct" in rule and any(scoring.pairwise_nmi([o.labels, c.labels])[0, 1] >= rule["distinct"]
+                                      for _, c in chosen):
+            continue
+        if "same_encoder" in rule and chosen and row.encoder != chosen[0][0].encoder:
             continue
         chosen.append((row, o))
         if len(chosen) == rule["top_k"]:
@@ -60,8 +66,8 @@ def report():
     print(ranks.groupby(["rank_by", "task"])[["spearman", "regret", "top1", "oracle"]].mean().unstack("task")
           .to_string(float_format="%.3f"))
     ensembles = pd.DataFrame(ensemble_rows)
-    print("\nensemble variant x task (mean over seeds): ACC, and ACC minus its best member's")
-    print(ensembles.groupby(["members by", "ensemble", "task"])[["acc", "vs best member"]].mean()
+    print("\nensemble variant x task (mean over seeds): ACC, ACC minus its best member's, minus its top-1's, members")
+    print(ensembles.groupby(["members by", "ensemble", "task"])[["acc", "vs best", "vs top-1", "n"]].mean()
           .unstack("task").to_string(float_format="%.3f"))
 
 
@@ -96,7 +102,8 @@ for data in args.data:
                                                  [getattr(row, score) for row, _ in chosen], k, 0, seed)
                     acc = scoring.external(dataset.y, labels)["acc"]
                     ensemble_rows.append({"task": task, "seed": seed, "members by": score,
-                                          "ensemble": f"{method} {name}", "acc": acc,
-                                          "vs best member": acc - max(row.acc for row, _ in chosen)})
+                                          "ensemble": f"{method} {name}", "acc": acc, "n": len(chosen),
+                                          "vs best": acc - max(row.acc for row, _ in chosen),
+                                          "vs top-1": acc - chosen[0][0].acc})
         print(f"{task} seed {seed} done", flush=True)
         report()

@@ -80,6 +80,8 @@ def _bad_inputs():
         "too few clusters": (good, ["--n-clusters", 1], "need 2 <= clusters"),
         "zero clusters": (good, ["--n-clusters", 0], "0 must be 1 or more"),
         "not a number": (good, ["--jobs", "two"], "'two' is not a whole number"),
+        "nmi above 1": (good, ["--min-nmi", "1.5"], "1.5 must be from 0 to 1"),
+        "nmi not a number": (good, ["--min-nmi", "high"], "'high' is not a number"),
         "unknown flag": (good, ["--grd", "full"], "unrecognized arguments"),
         "clusters >= N": (good, ["--n-clusters", 20], "need 2 <= clusters"),
         "labels length": (good, ["--labels", "labels"], "3 labels for 20 images"),

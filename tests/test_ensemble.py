@@ -66,10 +66,37 @@ def test_members_with_another_cluster_count_are_skipped_and_named():
     from bench.errors import UserError
     table = pd.DataFrame({"rank": [1, 2, 3, 4], "combo": ["a", "b", "c", "d"],
                           "status": ["ok", "ok", "encode failed: x", "ok"], "clusters": [3, 2, 0, 2]})
-    members, skipped = choose_members(table, ["A", "B", "C", "D"], k=2, top_k=2)
-    assert [o for _, o in members] == ["B", "D"] and skipped == ["a"]
+    ranked = [outcome(labels) for labels in ([0, 1, 2, 0], [0, 0, 1, 1], None, [1, 1, 0, 0])]
+    members, skipped = choose_members(table, ranked, k=2, top_k=2)
+    assert [o for _, o in members] == [ranked[1], ranked[3]] and skipped == ["a (found 3 clusters)"]
     with pytest.raises(UserError, match="no combo found exactly 5 clusters"):
-        choose_members(table, ["A", "B", "C", "D"], k=5, top_k=2)
+        choose_members(table, ranked, k=5, top_k=2)
+
+
+def outcome(labels):
+    from types import SimpleNamespace
+    return SimpleNamespace(labels=None if labels is None else np.array(labels))
+
+
+def test_members_must_share_min_nmi_with_the_top_combo():
+    import pandas as pd
+
+    from bench.ensemble import choose_members
+    from bench.scoring import pairwise_nmi
+    rng = np.random.default_rng(0)
+    truth = np.repeat([0, 1], 200)
+    noisy = [np.where(rng.random(400) < p, 1 - truth, truth) for p in (0.05, 0.1, 0.5, 0.08, 0.3)]
+    table = pd.DataFrame({"rank": range(1, 6), "combo": list("abcde"), "status": "ok", "clusters": 2})
+    ranked = [outcome(labels) for labels in noisy]
+    members, skipped = choose_members(table, ranked, k=2, top_k=3, min_nmi=0.3)
+    assert [row.combo for row, _ in members] == ["a", "b", "d"]  # c is a coin flip against a
+    nmi = pairwise_nmi([noisy[0], noisy[2]])[0, 1]
+    assert skipped == [f"c (NMI {nmi:.2f} to #1 < 0.3)"]
+    members, skipped = choose_members(table, ranked, k=2, top_k=3, min_nmi=0.0)
+    assert [row.combo for row, _ in members] == ["a", "b", "c"] and skipped == []
+    members, skipped = choose_members(table, ranked, k=2, top_k=5, min_nmi=0.3)
+    assert [row.combo for row, _ in members] == ["a", "b", "d"]  # fewer than top_k pass
+    assert skipped == [f"c (NMI {nmi:.2f} to #1 < 0.3)"]  # e, below the last member, is not listed
 
 
 def test_weighted_vote_lets_a_strong_member_outvote_two_weak_ones():
@@ -94,21 +121,3 @@ def test_coassociation_needs_no_alignment_and_follows_the_majority():
     assert agreements == [112 / 120, 1.0, 1.0]
     same, _ = combine("coassoc", [noisy, permuted, truth], [0.1, 0.2, 0.3], 3, 5)
     assert same.tolist() == labels.tolist()
-
-
-def test_leader_encoder_pool_takes_the_top_combos_of_the_top_encoder():
-    import pandas as pd
-
-    from bench.ensemble import choose_members
-    table = pd.DataFrame({"rank": [1, 2, 3, 4, 5, 6], "combo": list("abcdef"),
-                          "encoder": ["x", "y", "y", "x", "x", "x"],
-                          "status": ["ok", "ok", "ok", "ok", "reduce failed: z", "ok"],
-                          "clusters": [3, 2, 2, 2, 0, 2]})
-    ranked = list("ABCDEF")
-    members, skipped = choose_members(table, ranked, k=2, top_k=2, pool="leader-encoder")
-    # the leader is b (the first with 2 clusters): its encoder y
-    assert [o for _, o in members] == ["B", "C"] and skipped == ["a"]
-    members, _ = choose_members(table.drop(index=[1, 2]), list("ADEF"), k=2, top_k=3, pool="leader-encoder")
-    assert [o for _, o in members] == ["D", "F"]  # fewer than top_k: what the encoder has
-    members, skipped = choose_members(table, ranked, k=2, top_k=2, pool="all")
-    assert [o for _, o in members] == ["B", "C"] and skipped == ["a"]

@@ -205,3 +205,16 @@ def test_rank_by_another_score(digits_npz, run_cli, tmp_path):
     assert not board["score"].is_monotonic_decreasing  # a different order than the default
     members = json.loads((folder / "run.json").read_text())["ensemble"]["members"]
     assert [m["combo"] for m in members] == board["combo"].head(5).tolist()
+
+
+def test_min_nmi_passes_over_combos_that_tell_another_story(digits_npz, run_cli, tmp_path):
+    code, _, err = run_cli("--data", digits_npz, *QUICK, "--jobs", "1", "--no-plots", "--min-nmi", "0.8")
+    assert code == 0, err
+    [folder] = run_dirs(tmp_path / "results")
+    ensemble = json.loads((folder / "run.json").read_text())["ensemble"]
+    ranks = [m["rank"] for m in ensemble["members"]]
+    board = pd.read_csv(folder / "leaderboard.csv")
+    passed_over = board[(board["rank"] < ranks[-1]) & ~board["rank"].isin(ranks)]
+    assert len(ranks) >= 2 and len(passed_over) >= 1  # the case tests both sides of the threshold
+    assert [note.split(" (")[0] for note in ensemble["skipped"]] == passed_over["combo"].tolist()
+    assert all(float(note.split("NMI ")[1].split()[0]) < 0.8 for note in ensemble["skipped"])
