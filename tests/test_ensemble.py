@@ -105,6 +105,19 @@ def test_weighted_vote_lets_a_strong_member_outvote_two_weak_ones():
     weak = np.array([1, 1, 1, 1])  # aligned already (no permutation beats identity here)
     assert vote([strong, weak, weak], 2).tolist() == [1, 1, 1, 1]
     assert vote([strong, weak, weak], 2, weights=[3.0, 1.0, 1.0]).tolist() == [0, 0, 1, 1]
+    # equal weight on both sides is a tie, and the higher-ranked member wins it
+    assert vote([strong, weak, weak], 2, weights=[2.0, 1.0, 1.0]).tolist() == [0, 0, 1, 1]
+    assert vote([weak, strong, strong], 2, weights=[2.0, 1.0, 1.0]).tolist() == [1, 1, 1, 1]
+
+
+def test_weighted_combine_clips_scores_so_a_negative_one_never_votes_against():
+    from bench.ensemble import combine
+    best = np.array([0, 0, 0, 1, 1, 1])
+    other = np.array([0, 0, 1, 1, 1, 0])
+    labels, _ = combine("weighted", [best, other, other], [0.5, -0.9, -0.9], 2, known_zeros=0)
+    assert labels.tolist() == best.tolist()  # the two negative scores count next to nothing
+    labels, _ = combine("vote", [best, other, other], [0.5, -0.9, -0.9], 2, known_zeros=0)
+    assert labels.tolist() == other.tolist()
 
 
 def test_coassociation_needs_no_alignment_and_follows_the_majority():
