@@ -146,8 +146,9 @@ class Executor:
         records: dict[str, stages.Record] = {}
         with parallel_config(backend=self.backend), self._progress() as progress:
             todo = self._todo("encode", enc, lambda e: MODELS.get(e.name).cost)
-            with EpochBars(progress, in_process=self.in_process,
-                           remote=self.backend not in ("loky", "multiprocessing")) as bars:
+            # threads share this process: they update their bars directly, as one process does
+            with EpochBars(progress, in_process=self.in_process or self.backend == "threading",
+                           remote=self.backend not in ("loky", "multiprocessing", "threading")) as bars:
                 calls = self._encode_calls(todo, dataset, seed, bars)
                 records |= {r.key: r for r in self._map("encode (train encoders)", "encode", calls, progress)}
             ok = {e for e in grid.encoders if records.get(enc[e], _cached).ok}
