@@ -144,10 +144,12 @@ class Executor:
         self.cache.sweep()
         root = self.cache.root
         records: dict[str, stages.Record] = {}
-        with parallel_config(backend=self.backend), self._progress() as progress:
+        here = self.in_process or self.backend == "threading"  # tasks run in this process
+        with parallel_config(backend=self.backend), self._progress() as progress, \
+                stages.single_threaded() if here else contextlib.nullcontext():
             todo = self._todo("encode", enc, lambda e: MODELS.get(e.name).cost)
             # threads share this process: they update their bars directly, as one process does
-            with EpochBars(progress, in_process=self.in_process or self.backend == "threading",
+            with EpochBars(progress, in_process=here,
                            remote=self.backend not in ("loky", "multiprocessing", "threading")) as bars:
                 calls = self._encode_calls(todo, dataset, seed, bars)
                 records |= {r.key: r for r in self._map("encode (train encoders)", "encode", calls, progress)}

@@ -9,6 +9,7 @@ of `--jobs` while jobs x threads never exceeds the cores.
 
 import contextlib
 import resource
+import threading
 import time
 import traceback
 import warnings
@@ -47,6 +48,31 @@ def _peak_memory_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+@contextlib.contextmanager
+def single_threaded():
+    """BLAS, OpenMP and torch at one thread for as long as this process runs tasks itself
+    (`--jobs 1`, or worker threads with `--backend threading`); the settings are restored after.
+
+    Held by the main thread around all of a run's tasks, not by each task: these thread pools
+    are process-wide, and threadpoolctl lets only one thread at a time set OpenBLAS's. With a
+    limit per task, the first worker thread to finish restored every core while the others were
+    still computing (or a later thread's limit did nothing), so their BLAS calls rounded
+    differently and the leaderboard changed with `--backend threading` about one run in four."""
+    import torch
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        with threadpool_limits(1):
+            yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+# torch's global RNG is shared by threads: seeding it and drawing a model's initial weights
+# happen under this lock, and training draws its noise from a generator of its own
+_global_rng = threading.Lock()
+
+
 def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
     cache = Cache(cache_root)
     meta = cache.meta(stage, key)
@@ -64,15 +90,15 @@ def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
         for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
             warnings.simplefilter("ignore", hidden)  # as Python hides them by default
         try:
-            with threadpool_limits(1):
+            with threadpool_limits(1):  # in a worker process; in this one, see single_threaded
                 arrays, meta = compute(cache)
         except Exception as e:  # one failing stage must not stop the run: record it
             last = traceback.extract_tb(e.__traceback__)[-1]
             where = f" ({Path(last.filename).name}:{last.lineno})"
             return Record(stage, key, False, error=f"{type(e).__name__}: {e}".split("\n")[0] + where,
-                          warnings=tuple(_distinct(caught)))
+                          warnings=tuple(distinct_warnings(caught)))
     seconds = time.perf_counter() - start
-    meta = {**meta, "seconds": seconds, "peak_mib": round(_peak_memory_mib()), "warnings": _distinct(caught)}
+    meta = {**meta, "seconds": seconds, "peak_mib": round(_peak_memory_mib()), "warnings": distinct_warnings(caught)}
     cache.save(stage, key, arrays, meta)
     return Record(stage, key, True, seconds, warnings=tuple(meta["warnings"]))
 
@@ -81,7 +107,7 @@ def cached_record(stage: str, key: str, meta: dict) -> Record:
     return Record(stage, key, True, meta["seconds"], cached=True, warnings=tuple(meta.get("warnings", ())))
 
 
-def _distinct(caught: list) -> list[str]:
+def distinct_warnings(caught: list) -> list[str]:
     """Each warning once, in order, as one short line."""
     lines = (f"{w.category.__name__}: {str(w.message).splitlines()[0] if str(w.message) else ''}"[:200]
              for w in caught)
@@ -109,9 +135,10 @@ def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: 
         import torch
         from models import create_encoder
         from models.train import fit_encoder
-        torch.manual_seed(seed)  # the weights' initialisation
-        model = create_encoder(spec.name, in_channels=images.shape[1], image_size=images.shape[2:],
-                               **spec.kwargs)
+        with _global_rng:
+            torch.manual_seed(seed)  # the weights' initialisation
+            model = create_encoder(spec.name, in_channels=images.shape[1],
+                                   image_size=images.shape[2:], **spec.kwargs)
         latent, history = fit_encoder(model, np.array(images), seed=seed,
                                       device=torch.device(device), on_epoch=on_epoch)
         latent = _check_matrix(latent, len(images), "latent")

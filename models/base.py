@@ -14,6 +14,9 @@ class Autoencoder(nn.Module):
     """
 
     input_multiple = 1
+    # the training loop's seeded generator: variants draw training noise from it, never from
+    # torch's global RNG, which concurrent trainings in threads would share
+    generator = None
     encode_batch_size = 1024  # images per inference batch; large models lower it to bound memory
 
     def __init__(self, *, loss: str = "l1", epochs: int = 20, lr: float = 1e-3,

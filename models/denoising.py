@@ -12,7 +12,8 @@ class DenoisingAE(ConvAE):
         self.noise = noise
 
     def training_loss(self, x):
-        noisy = (x + self.noise * torch.randn_like(x)).clamp(-1, 1)
+        noise = torch.randn(x.shape, generator=self.generator, device=x.device)
+        noisy = (x + self.noise * noise).clamp(-1, 1)
         latent, reconstruction = self(noisy)
         return self.loss_fn(x, latent, reconstruction)  # compared with the clean images
 

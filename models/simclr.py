@@ -11,26 +11,29 @@ from models.base import Autoencoder
 from models.conv import conv_block
 
 
-def augment(x: torch.Tensor) -> torch.Tensor:
+def augment(x: torch.Tensor, generator: torch.Generator | None = None) -> torch.Tensor:
     """SimCLR's standard augmentations on a batch in [-1, 1]: random resized crop (scale of
     the side 0.6-1) with horizontal flip, colour jitter (p 0.8) and grey-scale (p 0.2)."""
-    n = len(x)
-    scale = torch.empty(n, device=x.device).uniform_(0.6, 1.0)
-    flip = torch.where(torch.rand(n, device=x.device) < 0.5, -1.0, 1.0)
-    shift = (1 - scale)[:, None] * torch.empty(n, 2, device=x.device).uniform_(-1, 1)
+    n, g = len(x), generator
+
+    def uniform(*shape, low=0.0, high=1.0):
+        return torch.empty(*shape, device=x.device).uniform_(low, high, generator=g)
+    scale = uniform(n, low=0.6)
+    flip = torch.where(uniform(n) < 0.5, -1.0, 1.0)
+    shift = (1 - scale)[:, None] * uniform(n, 2, low=-1)
     theta = torch.zeros(n, 2, 3, device=x.device)
     theta[:, 0, 0], theta[:, 1, 1] = scale * flip, scale
     theta[:, :, 2] = shift
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     x = F.grid_sample(x, grid, mode="bilinear", padding_mode="reflection", align_corners=False)
-    jitter = (torch.rand(n, 1, 1, 1, device=x.device) < 0.8).float()
-    brightness = torch.empty(n, 1, 1, 1, device=x.device).uniform_(-0.4, 0.4) * jitter
-    contrast = 1 + torch.empty(n, 1, 1, 1, device=x.device).uniform_(-0.4, 0.4) * jitter
+    jitter = (uniform(n, 1, 1, 1) < 0.8).float()
+    brightness = uniform(n, 1, 1, 1, low=-0.4, high=0.4) * jitter
+    contrast = 1 + uniform(n, 1, 1, 1, low=-0.4, high=0.4) * jitter
     mean = x.mean(dim=(1, 2, 3), keepdim=True)
     x = (x - mean) * contrast + mean + brightness
     grey = x.mean(dim=1, keepdim=True)
-    saturation = 1 + torch.empty(n, 1, 1, 1, device=x.device).uniform_(-0.4, 0.4) * jitter
-    saturation = saturation * (torch.rand(n, 1, 1, 1, device=x.device) >= 0.2).float()  # grey-scale
+    saturation = 1 + uniform(n, 1, 1, 1, low=-0.4, high=0.4) * jitter
+    saturation = saturation * (uniform(n, 1, 1, 1) >= 0.2).float()  # grey-scale
     return (grey + (x - grey) * saturation).clamp(-1, 1)
 
 
@@ -59,7 +62,7 @@ class SimCLR(Autoencoder):
         return self.backbone(x), x  # no reconstruction: the "decoder" is the identity
 
     def training_loss(self, x):
-        views = self.backbone(torch.cat([augment(x), augment(x)]))
+        views = self.backbone(torch.cat([augment(x, self.generator), augment(x, self.generator)]))
         a, b = self.head(views).chunk(2)
         return nt_xent(a, b, self.temperature)
 

@@ -25,7 +25,8 @@ def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
     if model.epochs == 0 or not any(p.requires_grad for p in model.parameters()):
         return []
     optimizer = torch.optim.Adam(model.parameters(), lr=model.lr)
-    generator = torch.Generator().manual_seed(seed)
+    generator = torch.Generator().manual_seed(seed)  # batch order
+    model.generator = torch.Generator(x.device).manual_seed(seed + 1)  # training noise
     history = []
     model.train()
     for epoch in range(model.epochs):

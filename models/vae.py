@@ -21,7 +21,7 @@ class ConvVAE(DenseAE):
 
     def training_loss(self, x):
         mu, log_var = self.encoder(x).split(self.latent_dim, dim=1)
-        z = mu + torch.randn_like(mu) * (0.5 * log_var).exp()
+        z = mu + torch.randn(mu.shape, generator=self.generator, device=mu.device) * (0.5 * log_var).exp()
         reconstruction = self.decode(z)
         kl = -0.5 * (1 + log_var - mu.pow(2) - log_var.exp()).sum(dim=1).mean()
         return self.loss_fn(x, z, reconstruction) + self.beta * kl / x[0].numel()

@@ -71,9 +71,14 @@ def _task(key: str, cache_root, kill: str):
     """A stage-like task whose worker the OS kills: never, always, or the first time only."""
     import os
     import signal
+    import time
 
     from bench.stages import Record
     marker = Path(cache_root) / f"{key}.tried"
+    if kill == "always":  # not before the "once" task has been killed beside others, as the test says
+        deadline = time.monotonic() + 10
+        while not list(Path(cache_root).glob("*.tried")) and time.monotonic() < deadline:
+            time.sleep(0.01)
     if kill == "always" or (kill == "once" and not marker.exists()):
         marker.touch()
         os.kill(os.getpid(), signal.SIGKILL)
@@ -89,3 +94,72 @@ def test_a_killed_worker_is_retried_alone_and_recorded_if_killed_again(tmp_path)
     assert [key for key, r in records.items() if not r.ok] == ["c"]
     assert records["c"].error == executor_module.KILLED and records["c"].stage == "cluster"
     assert records["b"].ok  # killed beside others, then fine alone
+
+
+def _blas_threads() -> int:
+    from threadpoolctl import threadpool_info
+    return max(i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas")
+
+
+def test_worker_threads_keep_one_blas_thread_while_another_task_ends():
+    """With --backend threading, each task's own limit is no guard: OpenBLAS's pool is
+    process-wide, and the first task to finish restored every core under the others."""
+    import threading
+
+    from threadpoolctl import threadpool_limits
+
+    from bench.stages import single_threaded
+    entered, first_done, seen = threading.Event(), threading.Event(), []
+
+    def first():
+        with threadpool_limits(1):  # as each stage limits itself
+            entered.wait()
+        first_done.set()
+
+    def second():
+        with threadpool_limits(1):
+            entered.set()
+            first_done.wait()
+            seen.append(_blas_threads())  # still computing after the first task ended
+    with threadpool_limits(2), single_threaded():  # a machine with a core to spare
+        threads = [threading.Thread(target=f) for f in (first, second)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert _blas_threads() == 1
+    assert seen == [1]
+
+
+def test_training_noise_does_not_come_from_the_shared_global_rng(tmp_path):
+    """Trainings in threads (--backend threading) share torch's global RNG: one training beside
+    another must give what it gives alone (denoise draws noise, vae samples, simclr augments)."""
+    import itertools
+    import threading
+
+    from bench import stages
+    images = np.random.default_rng(0).uniform(-1, 1, (64, 1, 8, 8)).astype(np.float32)
+
+    def latent(spec, key, busy):
+        stop = threading.Event()
+
+        def train_others():  # another encoder task, seeded and trained again and again
+            for i in itertools.count():
+                if stop.is_set():
+                    return
+                stages.encode(Spec("denoise", (("epochs", 1),)), images, f"other{i}", tmp_path, seed=i)
+        other = threading.Thread(target=train_others)
+        if busy:
+            other.start()
+        try:
+            assert stages.encode(spec, images, key, tmp_path, seed=0).ok
+        finally:
+            stop.set()
+            if busy:
+                other.join()
+        return Cache(tmp_path).load("encode", key)[0]["x"]
+    for name in ("denoise", "vae", "simclr"):
+        spec = Spec(name, (("batch_size", 16), ("epochs", 2)))
+        np.testing.assert_array_equal(latent(spec, f"{name}-alone", False),
+                                      latent(spec, f"{name}-beside", True), err_msg=name)
+
