@@ -7,6 +7,7 @@ them. Every problem is a `UserError` naming the file and what is wrong, raised b
 """
 
 import hashlib
+import os
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,27 +32,61 @@ class Dataset:
         return None if self.y is None else len(np.unique(self.y))
 
 
-def _load_array(path: Path, what: str) -> tuple[np.ndarray, np.ndarray | None]:
-    """Read `x` (and `y` from an .npz) without ever unpickling the user's file."""
+def _check_npy_size(fp, available: int, source: str) -> None:
+    """Refuse an array whose header promises more bytes than its file holds: numpy would first
+    allocate all it promises (a MemoryError for a header of 10^8 images in a 1 kB file)."""
+    if fp.read(len(np.lib.format.MAGIC_PREFIX)) != np.lib.format.MAGIC_PREFIX:
+        return  # not an array file: the loader says what it is (a pickle, ...)
+    fp.seek(0)
+    version = np.lib.format.read_magic(fp)
+    read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                   else np.lib.format.read_array_header_2_0)
+    shape, _, dtype = read_header(fp)
+    if dtype.hasobject:
+        return  # refused as pickled by the loader, which never unpickles
+    needed = fp.tell() + int(np.prod(shape, dtype=np.float64)) * dtype.itemsize
+    if needed > available:
+        raise UserError(f"{source}: truncated: its header says {dtype} {shape} ({needed:,} bytes), "
+                        f"the file holds {available:,} bytes")
+
+
+def _read_arrays(path: Path, what: str) -> dict:
+    """The arrays of a .npy (under the key None) or an .npz (by name), sizes checked against
+    the file first, never unpickled. Every problem is a one-line UserError."""
     try:
         if path.suffix == ".npz":
+            with zipfile.ZipFile(path) as archive:
+                for info in archive.infolist():
+                    with archive.open(info) as member:
+                        _check_npy_size(member, info.file_size, f"{path} ({info.filename})")
             with np.load(path, allow_pickle=False) as archive:
-                keys = list(archive.keys())
-                if "x" in keys:
-                    return archive["x"], archive["y"] if "y" in keys else None
-                if len(keys) == 1:
-                    return archive[keys[0]], None
-                raise UserError(f"{path}: .npz has no array 'x' (it has {', '.join(keys) or 'none'})")
-        return np.load(path, allow_pickle=False), None
+                return {key: archive[key] for key in archive.keys()}
+        with open(path, "rb") as f:
+            _check_npy_size(f, os.fstat(f.fileno()).st_size, str(path))
+        return {None: np.load(path, allow_pickle=False)}
     except UserError:
         raise
+    except MemoryError:
+        raise UserError(f"{path}: too large to load into this machine's memory") from None
     except ValueError as e:
         if "pickle" in str(e).lower():
             raise UserError(f"{path}: holds Python objects (pickled), not a numeric {what} "
                             "array; save it with a numeric dtype") from None
-        raise UserError(f"{path}: cannot read as {what} array ({e})") from None
+        raise UserError(f"{path}: cannot read as {what} array ({str(e).splitlines()[0]})") from None
     except (OSError, EOFError, zipfile.BadZipFile) as e:
         raise UserError(f"{path}: cannot read ({e.__class__.__name__}: {e}); is it truncated?") from None
+
+
+def _load_array(path: Path, what: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """`x` (and `y` from an .npz) of a .npy or .npz file."""
+    arrays = _read_arrays(path, what)
+    if None in arrays:
+        return arrays[None], None
+    if "x" in arrays:
+        return arrays["x"], arrays.get("y")
+    if len(arrays) == 1:
+        return next(iter(arrays.values())), None
+    raise UserError(f"{path}: .npz has no array 'x' (it has {', '.join(arrays) or 'none'})")
 
 
 def _load_folder(path: Path) -> np.ndarray:
@@ -127,6 +162,8 @@ def read_labels(path: Path, n: int) -> np.ndarray:
     """Ground-truth labels from .npy, .npz (`y`) or .csv (`label` column, or one per line)."""
     if not path.exists():
         raise UserError(f"{path}: no such labels file")
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, not a labels file")
     if path.suffix in (".csv", ".txt"):
         import pandas as pd
         try:
@@ -137,10 +174,10 @@ def read_labels(path: Path, n: int) -> np.ndarray:
         except (ValueError, pd.errors.ParserError) as e:
             raise UserError(f"{path}: cannot read labels ({e})") from None
     elif path.suffix == ".npz":
-        with np.load(path, allow_pickle=False) as archive:
-            if "y" not in archive:
-                raise UserError(f"{path}: .npz has no array 'y'")
-            y = archive["y"]
+        arrays = _read_arrays(path, "label")
+        if "y" not in arrays:
+            raise UserError(f"{path}: .npz has no array 'y'")
+        y = arrays["y"]
     else:
         y, _ = _load_array(path, "label")
     return check_labels(y, n, str(path))

@@ -16,13 +16,16 @@ import pandas as pd
 from bench.errors import UserError
 
 
-def check_writable(out: Path) -> None:
+def check_writable(folder: Path, what: str = "output folder") -> None:
+    """`folder` exists (made if needed) and can be written, or one UserError naming it."""
+    if folder.exists() and not folder.is_dir():
+        raise UserError(f"{folder}: is a file, not a folder; give a folder for the {what}")
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
-        raise UserError(f"{out}: cannot create output folder ({e.strerror})") from None
-    if not out.is_dir() or not os.access(out, os.W_OK | os.X_OK):
-        raise UserError(f"{out}: output folder is not writable")
+        raise UserError(f"{folder}: cannot create {what} ({e.strerror})") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise UserError(f"{folder}: {what} is not writable")
 
 
 class RunFolder:

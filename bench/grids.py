@@ -139,10 +139,12 @@ def override_epochs(grid: Grid, epochs: int) -> None:
 
 
 def _validate(estimator) -> None:
-    """sklearn checks parameter values only at fit time; check them now, step by step."""
-    for step in getattr(estimator, "steps", [(None, estimator)]):
-        if hasattr(step[1], "_validate_params"):
-            step[1]._validate_params()
+    """sklearn checks parameter values only at fit time; check them now, in every step of a
+    pipeline and every estimator a wrapper holds."""
+    params = estimator.get_params(deep=True).values() if hasattr(estimator, "get_params") else ()
+    for part in (estimator, *params):
+        if hasattr(part, "_parameter_constraints") and hasattr(part, "_validate_params"):
+            part._validate_params()
 
 
 def check_entries(grid: Grid, dataset, *, n_clusters: int, seed: int) -> None:

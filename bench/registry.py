@@ -39,8 +39,12 @@ class Entry:
 
 
 class Registry:
-    def __init__(self, kind: str):
+    def __init__(self, kind: str, constraints: dict | None = None):
+        """`constraints`: sklearn-style constraints (`sklearn.utils._param_validation`) of the
+        factories' own parameters, by name, for those no estimator checks itself (torch
+        encoders, our wrappers): `create` refuses a bad value at once, as sklearn does."""
         self.kind = kind
+        self.constraints = constraints or {}
         self._entries: dict[str, Entry] = {}
 
     def register(self, name: str, factory: Callable | None = None, *, summary: str = "",
@@ -68,6 +72,9 @@ class Registry:
         unknown = [p for p in params if not entry.accepts(p)]
         if unknown:
             raise UserError(f"{self.kind} {name!r} takes no parameter {unknown[0]!r}")
+        from sklearn.utils._param_validation import validate_parameter_constraints
+        validate_parameter_constraints({p: self.constraints[p] for p in params if p in self.constraints},
+                                       params, caller_name=f"{self.kind} {name!r}")
         return entry.factory(**{**entry.defaults, **params})
 
     def names(self) -> list[str]:

@@ -151,6 +151,8 @@ def prepare(args):
     if args.known_zeros > n:
         raise UserError(f"--known-zeros {args.known_zeros}: more than the {n} images")
     check_writable(Path(args.out))
+    if args.cache:
+        check_writable(Path(args.cache), "cache folder")
     return grid, dataset, k
 
 

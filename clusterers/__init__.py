@@ -4,15 +4,24 @@ Each entry is a factory taking `n_clusters` and `seed`. A clusterer may mark noi
 scoring and the ensemble handle it.
 """
 
+from numbers import Integral
+
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin, clone
 from sklearn.cluster import AgglomerativeClustering, Birch, KMeans, MiniBatchKMeans, SpectralClustering
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from bench.registry import Registry
 
-CLUSTERERS = Registry("clusterer")
+# the parameters that no sklearn estimator checks for us (the rest are checked by sklearn)
+CLUSTERERS = Registry("clusterer", constraints={
+    "max_fit": [Interval(Integral, 2, None, closed="left")],
+    "min_cluster_size": [Interval(Integral, 2, None, closed="left")],
+    "min_samples": [Interval(Integral, 1, None, closed="left")],
+    "noise": [StrOptions({"assign", "keep"})],
+})
 
 
 @CLUSTERERS.register("kmeans", cost=1)
@@ -90,8 +99,6 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
 
     def fit_predict(self, x, y=None):
         import hdbscan
-        if self.noise not in ("assign", "keep"):
-            raise ValueError(f"noise must be 'assign' or 'keep', not {self.noise!r}")
         labels = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size,
                                  min_samples=self.min_samples).fit_predict(x)
         noise = labels < 0

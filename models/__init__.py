@@ -6,10 +6,24 @@ and runs it. Entries marked `pretrained` use weights learned elsewhere (ImageNet
 """
 
 import inspect
+from numbers import Integral, Real
+
+from sklearn.utils._param_validation import Interval
 
 from bench.registry import Registry
 
-MODELS = Registry("model")
+_COUNT, _AMOUNT = [Interval(Integral, 1, None, closed="left")], [Interval(Real, 0, None, closed="left")]
+# every numeric parameter of every encoder (torch checks none of them: epochs = -1 trained
+# nothing, silently); a test holds each factory to this table
+MODELS = Registry("model", constraints={
+    "epochs": [Interval(Integral, 0, None, closed="left")],
+    "lr": [Interval(Real, 0, None, closed="neither")],
+    "temperature": [Interval(Real, 0, None, closed="neither")],
+    "resolution": [Interval(Integral, 32, None, closed="left")],  # EfficientNet's five halvings
+    **dict.fromkeys(["batch_size", "width", "latent_channels", "latent_dim", "feature_dim", "bins",
+                     "orientations", "cells"], _COUNT),
+    **dict.fromkeys(["noise", "beta"], _AMOUNT),
+})
 
 
 def create_encoder(name: str, *, in_channels: int, image_size=(32, 32), **params):

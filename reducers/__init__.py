@@ -6,15 +6,25 @@ Entries whose cost grows quadratically with N fit on a bounded, seeded subsample
 to every point (`Subsampled`).
 """
 
+from numbers import Integral, Real
+
 import numpy as np
 from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.decomposition import PCA, KernelPCA, TruncatedSVD
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
+from sklearn.utils._param_validation import Interval
 
 from bench.registry import Registry
 
-REDUCERS = Registry("reducer")
+# the parameters that no sklearn estimator checks for us (the rest are checked by sklearn)
+REDUCERS = Registry("reducer", constraints={
+    "n_components": [Interval(Integral, 1, None, closed="left")],
+    "max_fit": [Interval(Integral, 2, None, closed="left")],
+    "perplexity": [Interval(Real, 0, None, closed="neither")],
+    "n_neighbors": [Interval(Integral, 2, None, closed="left")],
+    "min_dist": [Interval(Real, 0, None, closed="left")],
+})
 
 
 class Subsampled(TransformerMixin, BaseEstimator):

@@ -35,7 +35,7 @@ def assert_refused(result, expected, out_dir):
 def test_truncated_npy(tmp_path, small_npy, run_cli):
     bad = tmp_path / "cut.npy"
     bad.write_bytes(small_npy.read_bytes()[:1000])
-    assert_refused(run_cli("--data", bad), "cut.npy: cannot read", tmp_path / "results")
+    assert_refused(run_cli("--data", bad), "cut.npy: truncated", tmp_path / "results")
 
 
 def test_pickle_disguised_as_npy_is_never_unpickled(tmp_path, run_cli):
@@ -156,3 +156,74 @@ def test_cli_flags_run_or_refuse_in_one_line(tmp_path, small_npy, run_cli, flag,
     assert "Traceback" not in out + err
     if code != 0:
         assert code == 2 and err.startswith("error: ") and err.count("\n") == 1, err
+
+
+def _header_claiming(path, shape, body=b"\0" * 1000):
+    """A .npy whose header claims `shape` of uint8 but whose body is 1 kB."""
+    with open(path, "wb") as f:
+        np.lib.format.write_array_header_1_0(f, {"descr": "|u1", "fortran_order": False, "shape": shape})
+        f.write(body)
+
+
+def test_npy_header_claiming_more_than_the_file_holds(tmp_path, run_cli):
+    _header_claiming(tmp_path / "huge.npy", (10**8, 32, 32, 3))
+    assert_refused(run_cli("--data", tmp_path / "huge.npy"), "huge.npy: truncated: its header says uint8 "
+                   "(100000000, 32, 32, 3)", tmp_path / "results")
+
+
+def test_npz_member_claiming_more_than_it_holds(tmp_path, small_npy, run_cli):
+    import zipfile
+    _header_claiming(tmp_path / "x.npy", (10**8, 8, 8, 3))
+    with zipfile.ZipFile(tmp_path / "d.npz", "w") as archive:
+        archive.write(tmp_path / "x.npy", "x.npy")
+    assert_refused(run_cli("--data", tmp_path / "d.npz"), "d.npz (x.npy): truncated", tmp_path / "results")
+    assert_refused(run_cli("--data", small_npy, "--labels", tmp_path / "d.npz"), "d.npz (x.npy): truncated",
+                   tmp_path / "results")
+
+
+def test_labels_header_claiming_more_than_the_file_holds(tmp_path, small_npy, run_cli):
+    _header_claiming(tmp_path / "y.npy", (10**9,))
+    assert_refused(run_cli("--data", small_npy, "--labels", tmp_path / "y.npy"), "y.npy: truncated",
+                   tmp_path / "results")
+
+
+def test_labels_path_that_is_a_folder(tmp_path, small_npy, run_cli):
+    (tmp_path / "y.csv").mkdir()
+    assert_refused(run_cli("--data", small_npy, "--labels", tmp_path / "y.csv"), "is a folder",
+                   tmp_path / "results")
+
+
+@pytest.mark.parametrize("flag", ["--cache", "--out"])
+def test_cache_or_out_that_is_an_existing_file(tmp_path, small_npy, run_cli, flag):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    args = ["--data", small_npy, "--grid", "seed"] + ([flag, blocker] if flag == "--cache" else [])
+    result = run_cli(*args, out=blocker if flag == "--out" else tmp_path / "results")
+    assert_refused(result, "file: is a file, not a folder", tmp_path / "results")
+    assert blocker.read_text() == "x"
+
+
+def _every_parameter():
+    """(registry kind, entry, parameter, a bad value) for every parameter of every entry."""
+    import inspect
+
+    from bench.grids import STAGES
+    context = {"in_channels", "image_size", "seed", "n_clusters"}
+    for kind, registry in STAGES.items():
+        for entry in registry:
+            for name, p in inspect.signature(entry.factory).parameters.items():
+                if name not in context:
+                    default = entry.defaults.get(name, p.default)
+                    yield kind, entry.name, name, "nonsense" if isinstance(default, str) else -1
+
+
+@pytest.mark.parametrize("kind, entry, param, value", list(_every_parameter()))
+def test_every_parameter_of_every_entry_refuses_a_bad_value(kind, entry, param, value):
+    """Checked when the grid is read, before any training: torch encoders and our own wrappers
+    too, not only what sklearn validates."""
+    from bench.grids import Grid, Spec, check_entries
+    specs = {"encoders": [Spec("pixels")], "reducers": [Spec("pca32")], "clusterers": [Spec("kmeans")]}
+    specs[kind] = [Spec(entry, ((param, value),))]
+    data = load_dataset(None)
+    with pytest.raises(UserError, match=f"{entry}\\({param}={value}\\)"):
+        check_entries(Grid("g", **specs), data, n_clusters=2, seed=0)
