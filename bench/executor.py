@@ -8,6 +8,7 @@ import functools
 import multiprocessing
 import queue
 import threading
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,6 +86,7 @@ class Executor:
         self.in_process = jobs == 1 and backend != "dask"  # one job: no pool, live callbacks
         self.cache_hits = 0
         self.computed = 0
+        self.warnings: list[str] = []  # the executor's own (joblib, loky, dask), each once
 
     def _progress(self):
         if self.console is None:
@@ -95,13 +97,7 @@ class Executor:
 
     def _map(self, description: str, stage: str, calls: list, progress) -> list:
         """Run `calls` ((cache keys, delayed task) pairs) with a progress bar; their records, in
-        any order.
-
-        When the OS kills a worker (out of memory, most often) joblib's pool breaks, and which
-        task killed it is unknown. The unfinished tasks then run again one at a time, each alone
-        in a worker: a task that was short of memory beside others now has it all, and one that
-        is killed even alone is recorded as failed. Either way the run goes on."""
-        from joblib.externals.loky.process_executor import TerminatedWorkerError
+        any order."""
         task = progress.add_task(description, total=len(calls), loss="") if progress else None
         records = {}
         if not calls:
@@ -115,6 +111,29 @@ class Executor:
         if self.in_process:
             collect(fn(*args, **kwargs) for _, (fn, args, kwargs) in calls)
             return list(records.values())
+        # the pool's own warnings (loky's "A worker stopped while some jobs were given to the
+        # executor" when it replaces a worker that outgrew its memory limit) are kept for the
+        # run record, not printed across the progress bars; the stages keep their own
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            self._parallel(stage, calls, collect, records)
+        self.warnings = list(dict.fromkeys(self.warnings + stages.distinct_warnings(caught)))
+        return list(records.values())
+
+    def _parallel(self, stage: str, calls: list, collect, records: dict) -> None:
+        """`calls` through joblib (or dask, `bench.cluster.run_tasks`), each result to
+        `collect` as it comes.
+
+        When the OS kills a worker (out of memory, most often) joblib's pool breaks, and which
+        task killed it is unknown. The unfinished tasks then run again one at a time, each alone
+        in a worker: a task that was short of memory beside others now has it all, and one that
+        is killed even alone is recorded as failed. Either way the run goes on."""
+        from joblib.externals.loky.process_executor import TerminatedWorkerError
+        if self.backend == "dask":
+            from bench.cluster import run_tasks
+            self.warnings += run_tasks(calls, collect, lambda keys, reason: collect(
+                [[stages.Record(stage, key, False, error=reason) for key in keys]]))
+            return
         try:
             collect(Parallel(n_jobs=min(self.jobs, len(calls)), return_as="generator_unordered")(
                 call for _, call in calls))
@@ -127,7 +146,6 @@ class Executor:
                 except TerminatedWorkerError:
                     collect([[stages.Record(stage, key, False, error=KILLED) for key in keys
                               if key not in records]])
-        return list(records.values())
 
     def _todo(self, stage: str, keys: dict, cost) -> dict:
         """The entries of `keys` whose result is not in the cache yet, in the order to run them.
@@ -145,7 +163,9 @@ class Executor:
         root = self.cache.root
         records: dict[str, stages.Record] = {}
         here = self.in_process or self.backend == "threading"  # tasks run in this process
-        with parallel_config(backend=self.backend), self._progress() as progress, \
+        # dask runs tasks through its own client (see _parallel), joblib the other backends
+        backend = self.backend if self.backend != "dask" else "loky"
+        with parallel_config(backend=backend), self._progress() as progress, \
                 stages.single_threaded() if here else contextlib.nullcontext():
             todo = self._todo("encode", enc, lambda e: MODELS.get(e.name).cost)
             # threads share this process: they update their bars directly, as one process does

@@ -188,6 +188,9 @@ def run(args, console) -> int:
                                                               for r in grid.reducers], combos))
     console.print(f"[bold]cache[/] {executor.cache_hits}/{total} stages from cache, "
                   f"{executor.computed} computed ({cache.root})")
+    if executor.warnings:
+        console.print(f"  [dim]{len(executor.warnings)} warning(s) from {args.backend}'s worker pool, "
+                      f"kept in run.json (executor_warnings), e.g. {executor.warnings[0][:120]}[/]")
 
     table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=args.seed,
                               rank_by=args.rank_by)
@@ -206,6 +209,7 @@ def run(args, console) -> int:
                  "n_clusters": k, "ground_truth": dataset.y is not None},
         "grid": {"name": grid.name, "combos": len(combos)},
         "cache": {"path": str(cache.root), "hits": executor.cache_hits, "computed": executor.computed},
+        "executor_warnings": executor.warnings,
         "ensemble": {"method": args.ensemble,
                      "members": [{"rank": row.rank, "combo": row.combo, "agreement": agree}
                                  for (row, _), agree in zip(members, agreements)],

@@ -163,3 +163,27 @@ def test_training_noise_does_not_come_from_the_shared_global_rng(tmp_path):
         np.testing.assert_array_equal(latent(spec, f"{name}-alone", False),
                                       latent(spec, f"{name}-beside", True), err_msg=name)
 
+
+def test_the_worker_pools_own_warnings_are_kept_not_printed(digits_npz, run_cli, tmp_path, monkeypatch):
+    """loky warns from its management thread when it replaces a worker; that must not land
+    across the progress bars, but in run.json and one console line."""
+    import json
+    import warnings
+
+    from conftest import run_dirs
+    parallel = executor_module.Parallel
+
+    def warning_parallel(*args, **kwargs):
+        warnings.warn("A worker stopped while some jobs were given to the executor.", UserWarning)
+        return parallel(*args, **kwargs)
+    monkeypatch.setattr(executor_module, "Parallel", warning_parallel)
+    (tmp_path / "g.toml").write_text('encoders = ["pixels"]\nreducers = ["pca32"]\nclusterers = ["kmeans"]\n')
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # printed or raised to the caller: this test fails
+        code, out, err = run_cli("--data", digits_npz, "--grid", tmp_path / "g.toml", "--jobs", "2", "--no-plots")
+    assert code == 0, err
+    assert "A worker stopped" not in err
+    assert "1 warning(s) from loky's worker pool, kept in run.json" in out
+    [folder] = run_dirs(tmp_path / "results")
+    run = json.loads((folder / "run.json").read_text())
+    assert run["executor_warnings"] == ["UserWarning: A worker stopped while some jobs were given to the executor."]
