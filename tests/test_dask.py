@@ -42,3 +42,59 @@ def test_unreachable_scheduler_is_one_line(digits_npz, run_cli):
     code, _, err = run_cli("--data", digits_npz, "--grid", "seed", "--backend", "dask",
                            "--scheduler", "tcp://127.0.0.1:9")
     assert code == 2 and err.startswith("error: --scheduler tcp://127.0.0.1:9: cannot connect")
+
+
+def _kill_tasks(tmp_path, kills: dict):
+    """Stage-like tasks whose dask worker the OS kills: never, the first time, or always."""
+    from joblib import delayed
+
+    def task(key, root, kill):  # local, so the workers get it by value
+        import os
+        import signal
+        from pathlib import Path
+
+        from bench.stages import Record
+        marker = Path(root) / f"{key}.tried"
+        if kill == "always" or (kill == "once" and not marker.exists()):
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return Record("cluster", key, True, 0.1)
+    return [([key], delayed(task)(key, str(tmp_path), kill)) for key, kill in kills.items()]
+
+
+def _map_on(cluster, calls, tmp_path):
+    from bench.cache import Cache
+    from bench.executor import Executor
+    with distributed.Client(cluster):
+        executor = Executor(Cache(tmp_path), jobs=2, backend="dask")
+        return {r.key: r for r in executor._map("cluster", "cluster", calls, None)}, executor
+
+
+def test_a_killed_dask_worker_is_retried_and_a_task_that_always_kills_fails_in_one_line(tmp_path):
+    import time
+
+    import bench.cluster
+    kills = {"a": "never", "b": "once", "c": "always", "d": "never"}
+    started = time.monotonic()
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster:
+        records, executor = _map_on(cluster, _kill_tasks(tmp_path, kills), tmp_path)
+    assert time.monotonic() - started < 120  # joblib's dask backend waited here forever
+    assert set(records) == set(kills)  # nothing lost, the run goes on
+    assert records["b"].ok  # its worker died once; dask ran it again elsewhere
+    assert [k for k, r in records.items() if not r.ok] == ["c"]
+    assert records["c"].error == bench.cluster.KILLED_ALONE
+    # the nanny's and scheduler's log lines are kept for run.json, not printed
+    assert any("distributed" in w for w in executor.warnings)
+
+
+def test_a_cluster_without_workers_fails_the_stage_in_bounded_time(tmp_path, monkeypatch):
+    import time
+
+    import bench.cluster
+    monkeypatch.setattr(bench.cluster, "NO_WORKER_S", 2)
+    started = time.monotonic()
+    with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
+        records, _ = _map_on(cluster, _kill_tasks(tmp_path, {"a": "never", "b": "never"}), tmp_path)
+    assert time.monotonic() - started < 30
+    assert {k: r.error for k, r in records.items()} == {k: "dask: no worker alive for 2 s" for k in "ab"}
