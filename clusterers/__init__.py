@@ -109,8 +109,10 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
         return self.labels_
 
 
-@CLUSTERERS.register("hdbscan", cost=20)
+@CLUSTERERS.register("hdbscan", cost=20, scales="fit on 10000 seeded rows, the rest join their nearest")
 def hdbscan_(n_clusters: int = 2, min_cluster_size: int = 50, min_samples: int = 10,
-             noise: str = "assign", seed: int = 0):
+             noise: str = "assign", max_fit: int = 10000, seed: int = 0):
     """HDBSCAN (density; finds its own cluster count); noise assigned to the nearest cluster."""
-    return HDBSCANClusterer(min_cluster_size, min_samples, noise)
+    # its spanning tree grows faster than N in many dimensions: 211 s at 60k images (whitened
+    # PCA(50)), the slowest clusterer there; see benchmarks/sample_size.py for the bound
+    return FitOnSample(HDBSCANClusterer(min_cluster_size, min_samples, noise), max_fit, seed)

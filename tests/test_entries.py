@@ -130,19 +130,24 @@ def test_pretrained_entry_loads_offline(monkeypatch):
     assert MODELS.get("effnet").pretrained
 
 
-@pytest.mark.parametrize("name, estimator", [("ward", "AgglomerativeClustering"),
-                                             ("spectral", "SpectralClustering"), ("birch", "Birch")])
-def test_quadratic_clusterers_fit_a_bounded_sample_and_extend_to_every_point(monkeypatch, name, estimator):
-    import sklearn.cluster
+@pytest.mark.parametrize("name, estimator, params", [
+    ("ward", "sklearn.cluster.AgglomerativeClustering", {}),
+    ("spectral", "sklearn.cluster.SpectralClustering", {}), ("birch", "sklearn.cluster.Birch", {}),
+    ("hdbscan", "hdbscan.HDBSCAN", {"min_cluster_size": 20})])
+def test_superlinear_clusterers_fit_a_bounded_sample_and_extend_to_every_point(monkeypatch, name, estimator,
+                                                                               params):
+    import importlib
+
     from sklearn.metrics import adjusted_rand_score
+    module, cls = estimator.rsplit(".", 1)
+    estimator = getattr(importlib.import_module(module), cls)
     fitted = []
-    real = getattr(sklearn.cluster, estimator).fit_predict
-    monkeypatch.setattr(getattr(sklearn.cluster, estimator), "fit_predict",
-                        lambda self, x, y=None: fitted.append(len(x)) or real(self, x))
+    real = estimator.fit_predict
+    monkeypatch.setattr(estimator, "fit_predict", lambda self, x, y=None: fitted.append(len(x)) or real(self, x))
     rng = np.random.default_rng(0)
     truth = np.repeat([0, 1, 2], 200)
     x = np.array([[0, 0], [20, 0], [0, 20]])[truth] + rng.normal(size=(600, 2))
-    sampled = CLUSTERERS.create(name, n_clusters=3, max_fit=150, seed=0).fit_predict(x)
+    sampled = CLUSTERERS.create(name, n_clusters=3, max_fit=150, seed=0, **params).fit_predict(x)
     assert fitted == [150] and adjusted_rand_score(truth, sampled) == 1.0  # every point joined its group
-    whole = CLUSTERERS.create(name, n_clusters=3, seed=0).fit_predict(x)
+    whole = CLUSTERERS.create(name, n_clusters=3, seed=0, **params).fit_predict(x)
     assert fitted == [150, 600] and adjusted_rand_score(truth, whole) == 1.0  # under the bound: all points
