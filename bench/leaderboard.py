@@ -15,20 +15,23 @@ TIME_COLUMNS = ["encode_s", "reduce_s", "cluster_s"]
 
 
 def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: np.ndarray | None = None,
-          n_clusters: int = 2, seed: int = 0, rank_by: str = selection.DEFAULT_RANK) -> pd.DataFrame:
+          n_clusters: int = 2, seed: int = 0, rank_by: str = selection.DEFAULT_RANK,
+          min_share: float = scoring.MIN_SHARE) -> pd.DataFrame:
     """The table ranked by `rank_by` (a label-free score column). With `images`, the extra
-    selection scores of `bench.selection` too."""
+    selection scores of `bench.selection` too. A degenerate partition (`scoring.degenerate`,
+    `min_share`) keeps its silhouette in view but is ranked below every working combo."""
     rows = []
     for o in outcomes:
         found = scoring.n_clusters_found(o.labels) if o.labels is not None else 0
         status = o.status
-        if status == "ok" and found < 2:
-            status = f"degenerate: {found} cluster"
+        if status == "ok":
+            status = scoring.degenerate(o.labels, min_share) or status
         rows.append({
             "combo": o.combo.label, "encoder": o.combo.encoder.label,
             "reducer": o.combo.reducer.label, "clusterer": o.combo.clusterer.label,
             "clusters": found, "noise": float(np.mean(o.labels < 0)) if o.labels is not None else np.nan,
-            "silhouette": o.silhouette if status == "ok" else np.nan,
+            "smallest": scoring.smallest_share(o.labels) if o.labels is not None else np.nan,
+            "silhouette": o.silhouette if o.labels is not None else np.nan,
             "stability": o.stability if status == "ok" else np.nan,
             **{f"{s}_s": o.records[s].seconds if s in o.records else np.nan
                for s in ("encode", "reduce", "cluster")},
@@ -53,15 +56,16 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
         for name in ("acc", "nmi", "ari"):
             table[name] = np.nan
         for i, o in enumerate(outcomes):
-            if usable[i]:
+            if o.labels is not None:  # degenerate ones too: it shows what the guard spared
                 for name, value in scoring.external(truth, o.labels).items():
                     table.loc[i, name] = value
-    # best score first; ties and failures in a fixed order, so reruns give the same file
-    table.loc[~usable, rank_by] = np.nan  # a failed or degenerate combo never ranks above a working one
-    table = table.sort_values([rank_by, "combo"], ascending=[False, True], na_position="last",
-                              kind="stable").reset_index(drop=True)
+    # working combos first (a failed or degenerate one never ranks above them, whatever its
+    # silhouette), then the best score; ties in a fixed order, so reruns give the same file
+    table["_usable"] = usable
+    table = table.sort_values(["_usable", rank_by, "combo"], ascending=[False, False, True],
+                              na_position="last", kind="stable").drop(columns="_usable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
-    order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "noise",
+    order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "smallest", "noise",
              *TIME_COLUMNS, "status", "warnings", "encoder", "reducer", "clusterer", "stability", *extra]
     return table[order + [c for c in ("acc", "nmi", "ari") if c in table]]
 

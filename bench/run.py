@@ -15,6 +15,7 @@ import numpy as np
 from bench import __version__
 from bench.ensemble import METHODS, MIN_NMI
 from bench.errors import UserError
+from bench.scoring import MIN_SHARE
 from bench.selection import DEFAULT_RANK, SCORES
 
 
@@ -83,6 +84,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--min-nmi", type=_fraction, default=MIN_NMI,
                    help="a member's labels must share at least this NMI with the top combo's; "
                    "0 takes the top K as they come (see README: the ensemble)")
+    p.add_argument("--min-share", type=_fraction, default=MIN_SHARE,
+                   help="a partition whose smallest cluster holds less than this fraction of an "
+                   "even share (images / clusters) is degenerate: never ranked above a working "
+                   "combo nor voted; 0 allows any (see README: how combos are ranked)")
     p.add_argument("--rank-by", choices=SCORES, default=DEFAULT_RANK,
                    help="label-free column that ranks the leaderboard and picks the ensemble "
                    "(see README: how combos are ranked)")
@@ -193,7 +198,7 @@ def run(args, console) -> int:
                       f"kept in run.json (executor_warnings), e.g. {executor.warnings[0][:120]}[/]")
 
     table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=args.seed,
-                              rank_by=args.rank_by)
+                              rank_by=args.rank_by, min_share=args.min_share)
     ranked = leaderboard.outcome_order(table, outcomes)
     if (table["status"] != "ok").all():
         console.print(leaderboard_table(table, set()))

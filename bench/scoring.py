@@ -26,6 +26,37 @@ def n_clusters_found(labels: np.ndarray) -> int:
     return len(np.unique(labels[labels >= 0]))
 
 
+MIN_SHARE = 0.05  # default of --min-share (README: how combos are ranked)
+
+
+def cluster_sizes(labels: np.ndarray) -> np.ndarray:
+    """The sizes of the clusters found (noise left out)."""
+    sizes = np.bincount(labels[labels >= 0]) if (labels >= 0).any() else np.zeros(0, int)
+    return sizes[sizes > 0]
+
+
+def smallest_share(labels: np.ndarray) -> float:
+    """The smallest cluster's size as a fraction of an even share (clustered points / clusters
+    found): 1 for equal clusters, near 0 for one big cluster plus a few outliers. NaN with
+    fewer than 2 clusters."""
+    sizes = cluster_sizes(labels)
+    return float(sizes.min() * len(sizes) / sizes.sum()) if len(sizes) >= 2 else float("nan")
+
+
+def degenerate(labels: np.ndarray, min_share: float = MIN_SHARE) -> str:
+    """Why a partition is no answer, or '' when it is one: fewer than 2 clusters, or a cluster
+    smaller than `min_share` of an even share. Silhouette rates "everything in one cluster but
+    a few outliers" near 1 (the outliers are far from the rest), yet it is no grouping."""
+    sizes = cluster_sizes(labels)
+    if len(sizes) < 2:
+        return f"degenerate: {len(sizes)} cluster"
+    share = smallest_share(labels)
+    if share < min_share:
+        return (f"degenerate: smallest cluster {sizes.min()} images, {share:.2%} of an even share "
+                f"(< {min_share:.0%})")
+    return ""
+
+
 def silhouette(embedding: np.ndarray, labels: np.ndarray, *, seed: int = 0,
                sample: int = SILHOUETTE_SAMPLE) -> float:
     """Silhouette on a seeded sample of the non-noise points, times their fraction.

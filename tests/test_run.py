@@ -105,6 +105,10 @@ class Broken:
                 warnings.warn("this clusterer warns\nsecond line", UserWarning)
             warnings.warn("hidden, as Python does by default", DeprecationWarning)
             return (x[:, 0] > np.median(x[:, 0])).astype(int)
+        if self.how == "outliers":  # one big cluster and the 3 farthest points: silhouette near 1
+            labels = np.zeros(len(x), int)
+            labels[np.argsort(-np.linalg.norm(x - x.mean(axis=0), axis=1))[:3]] = 1
+            return labels
         return {"shape": np.zeros((len(x), 2), int), "one": np.zeros(len(x), int)}[self.how]
 
     def fit_transform(self, x):
@@ -113,8 +117,10 @@ class Broken:
 
 @pytest.fixture
 def broken_entries(monkeypatch):
-    """Registers clusterers boom/shape/one/warn and reducer nan for one test (in-process: --jobs 1)."""
-    for name, how in (("boom", "raise"), ("shape", "shape"), ("one", "one"), ("warn", "warn")):
+    """Registers clusterers boom/shape/one/warn/outliers and reducer nan for one test (in-process:
+    --jobs 1)."""
+    for name, how in (("boom", "raise"), ("shape", "shape"), ("one", "one"), ("warn", "warn"),
+                      ("outliers", "outliers")):
         monkeypatch.setitem(CLUSTERERS._entries, name,
                             Entry(name, lambda n_clusters=2, seed=0, how=how: Broken(how)))
     monkeypatch.setitem(REDUCERS._entries, "nan", Entry("nan", lambda seed=0: Broken("nan")))
@@ -154,6 +160,29 @@ def test_bad_results_are_recorded_and_the_rest_goes_on(broken_entries, digits_np
     assert board["score"].notna().sum() == 1
     members = json.loads((folder / "run.json").read_text())["ensemble"]["members"]
     assert members == [{"rank": 1, "combo": "pixels | pca32 | kmeans", "agreement": 1.0}]
+
+
+def test_one_big_cluster_plus_outliers_never_leads_nor_votes(broken_entries, digits_npz, run_cli, tmp_path):
+    grid = tmp_path / "g.toml"
+    grid.write_text('encoders = ["pixels"]\nreducers = ["pca32"]\nclusterers = ["outliers", "kmeans", "gmm"]\n')
+    code, out, err = run_cli("--data", digits_npz, "--grid", grid, "--jobs", "1", "--no-plots",
+                             "--n-clusters", "2")
+    assert code == 0, err
+    [folder] = run_dirs(tmp_path / "results")
+    board = pd.read_csv(folder / "leaderboard.csv").set_index("clusterer")
+    outliers = board.loc["outliers"]
+    assert outliers["silhouette"] > board.loc[["kmeans", "gmm"], "silhouette"].max()  # what it would win by
+    assert outliers["rank"] == 3 and outliers["status"] == (
+        "degenerate: smallest cluster 3 images, 2.00% of an even share (< 5%)")
+    assert outliers["acc"] < board.loc[["kmeans", "gmm"], "acc"].min()  # measured, shown, not ranked
+    members = [m["combo"] for m in json.loads((folder / "run.json").read_text())["ensemble"]["members"]]
+    assert "pixels | pca32 | outliers" not in members and len(members) >= 1
+    assert "#3 pixels pca32 outliers: degenerate: smallest cluster 3 images" in " ".join(out.split())
+    # the threshold is the user's: at 0 any split counts, and silhouette puts this one first
+    code, out, err = run_cli("--data", digits_npz, "--grid", grid, "--jobs", "1", "--no-plots",
+                             "--n-clusters", "2", "--min-share", "0", out=tmp_path / "any")
+    [folder] = run_dirs(tmp_path / "any")
+    assert pd.read_csv(folder / "leaderboard.csv").loc[0, "combo"] == "pixels | pca32 | outliers"
 
 
 def test_library_warnings_are_kept_with_their_combo_not_printed(broken_entries, digits_npz, run_cli, tmp_path):

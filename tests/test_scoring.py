@@ -117,3 +117,21 @@ def test_pairwise_nmi_matches_sklearn_including_noise_and_unsplit_labelings():
     label_sets += [np.zeros(500, int), np.full(500, 4), np.arange(500) % 2]
     expected = [[normalized_mutual_info_score(a, b) for b in label_sets] for a in label_sets]
     np.testing.assert_allclose(scoring.pairwise_nmi(label_sets), expected, atol=1e-12)
+
+
+def test_degenerate_partitions_are_named_and_balanced_ones_pass():
+    from bench.scoring import degenerate, smallest_share
+    balanced = np.repeat([0, 1, 2], [300, 200, 100])
+    assert degenerate(balanced) == "" and smallest_share(balanced) == 0.5
+    outliers = np.zeros(600, int)
+    outliers[:2] = 1
+    assert degenerate(outliers) == "degenerate: smallest cluster 2 images, 0.67% of an even share (< 5%)"
+    assert degenerate(outliers, min_share=0) == ""
+    assert degenerate(np.zeros(10, int)) == "degenerate: 1 cluster"
+    assert degenerate(np.full(10, -1)) == "degenerate: 0 cluster"
+    # noise is left out of the even share: 2 clusters of 40 among 100 points, 20 noise
+    noisy = np.repeat([0, 1, -1], [40, 40, 20])
+    assert smallest_share(noisy) == 1.0 and degenerate(noisy) == ""
+    # a real minority group (5 % of the images, 10 % of an even share) is an answer
+    assert degenerate(np.repeat([0, 1], [950, 50])) == ""
+
