@@ -35,8 +35,11 @@ class Outcome:
     combo: Combo
     records: dict = field(default_factory=dict)  # stage -> stages.Record
     labels: np.ndarray | None = None
-    silhouette: float = float("nan")
-    stability: float = float("nan")
+    scores: dict = field(default_factory=dict)  # the partition's label-free scores (scoring.PARTITION_SCORES)
+
+    @property
+    def silhouette(self) -> float:
+        return self.scores.get("silhouette", float("nan"))
 
     @property
     def warnings(self) -> list[str]:
@@ -217,8 +220,8 @@ class Executor:
                 break
         else:
             arrays, meta = self.cache.load("cluster", clu[combo])
-            outcome.labels, outcome.silhouette = arrays["x"], meta["silhouette"]
-            outcome.stability = meta.get("stability", float("nan"))
+            outcome.labels = arrays["x"]
+            outcome.scores = {name: meta.get(name, float("nan")) for name in bench.scoring.PARTITION_SCORES}
         return outcome
 
 

@@ -32,7 +32,8 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
             "clusters": found, "noise": float(np.mean(o.labels < 0)) if o.labels is not None else np.nan,
             "smallest": scoring.smallest_share(o.labels) if o.labels is not None else np.nan,
             "silhouette": o.silhouette if o.labels is not None else np.nan,
-            "stability": o.stability if status == "ok" else np.nan,
+            **{name: o.scores.get(name, np.nan) if status == "ok" else np.nan
+               for name in ("stability", "prediction_strength")},
             **{f"{s}_s": o.records[s].seconds if s in o.records else np.nan
                for s in ("encode", "reduce", "cluster")},
             "status": status, "warnings": "; ".join(o.warnings),
@@ -66,7 +67,8 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
                               na_position="last", kind="stable").drop(columns="_usable").reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "smallest", "noise",
-             *TIME_COLUMNS, "status", "warnings", "encoder", "reducer", "clusterer", "stability", *extra]
+             *TIME_COLUMNS, "status", "warnings", "encoder", "reducer", "clusterer", "stability",
+             "prediction_strength", *extra]
     return table[order + [c for c in ("acc", "nmi", "ari") if c in table]]
 
 

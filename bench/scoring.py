@@ -87,6 +87,46 @@ def stability(refit, embedding: np.ndarray, labels: np.ndarray, *, seed: int = 0
     return float(adjusted_rand_score(labels[rows], again)) if again.shape == rows.shape else float("nan")
 
 
+def prediction_strength(fit_predict, embedding: np.ndarray, *, seed: int = 0,
+                        sample: int = SILHOUETTE_SAMPLE // 2) -> float:
+    """Prediction strength (Tibshirani & Walther 2005): cluster two disjoint seeded halves of a
+    sample (at most `sample` points) separately; give each point of the second half the cluster
+    of its nearest centroid of the first half's clusters; for each cluster of the second half,
+    the fraction of its pairs of points that this prediction also puts together. The score is
+    the smallest such fraction (1: every cluster is predicted from the other half, near 0: one
+    is not). NaN when a refit fails or finds fewer than 2 clusters. Noise (-1) is left out."""
+    rows = np.random.default_rng(seed + 2).permutation(len(embedding))[:min(sample, len(embedding))]
+    first, second = np.sort(rows[::2]), np.sort(rows[1::2])
+    try:
+        a, b = (np.asarray(fit_predict(embedding[half])) for half in (first, second))
+    except Exception:  # a score must never fail the combo it scores
+        return float("nan")
+    if n_clusters_found(a) < 2 or n_clusters_found(b) < 2:
+        return float("nan")
+    names = np.unique(a[a >= 0])
+    centroids = np.stack([embedding[first][a == c].mean(axis=0) for c in names])
+    predicted = ((embedding[second][:, None, :] - centroids[None]) ** 2).sum(axis=2).argmin(axis=1)
+    strengths = []
+    for cluster in np.unique(b[b >= 0]):
+        together = np.bincount(predicted[b == cluster])
+        size = together.sum()
+        if size >= 2:
+            strengths.append((together * (together - 1)).sum() / (size * (size - 1)))
+    return float(min(strengths)) if strengths else float("nan")
+
+
+PARTITION_SCORES = ("silhouette", "stability", "prediction_strength")
+
+
+def partition_scores(fit_predict, embedding: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> dict:
+    """The label-free scores of a partition that need its embedding (`fit_predict(points, seed)`
+    refits the clusterer), computed in the cluster stage and cached with it."""
+    return {"silhouette": silhouette(embedding, labels, seed=seed),
+            "stability": stability(lambda rows: fit_predict(rows, seed + 1), embedding, labels, seed=seed),
+            "prediction_strength": prediction_strength(lambda rows: fit_predict(rows, seed + 1),
+                                                       embedding, seed=seed)}
+
+
 def agreement(label_sets: list[np.ndarray]) -> np.ndarray:
     """For each labelling, its mean NMI to all the others (NaN when there is only one)."""
     m = len(label_sets)

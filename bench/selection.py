@@ -21,7 +21,8 @@ from sklearn.preprocessing import StandardScaler
 from bench.ensemble import majority_vote
 from bench.scoring import SILHOUETTE_SAMPLE, pairwise_nmi
 
-SCORES = ["silhouette", "score", "agreement", "consensus", "ref_silhouette", "stability"]  # all label-free
+SCORES = ["silhouette", "score", "agreement", "consensus", "ref_silhouette", "stability",
+          "prediction_strength"]  # all label-free
 DEFAULT_RANK = "silhouette"  # chosen by the audit (README: how combos are ranked)
 
 
@@ -81,7 +82,7 @@ def audit(table: pd.DataFrame, ensemble_acc: float, member_ranks=()) -> dict:
     ok = table[table["status"] == "ok"]
     members = ok[ok["rank"].isin(list(member_ranks))]["acc"]
     spearman = {}
-    for name in SCORES:
+    for name in [s for s in SCORES if s in table]:
         values = ok[name].to_numpy(float)
         finite = np.isfinite(values)
         defined = finite.sum() > 2 and np.ptp(values[finite]) > 0  # constant: no correlation

@@ -168,7 +168,7 @@ def reduce(spec: Spec, upstream: str, key: str, cache_root: Path, *, seed: int) 
 def cluster(spec: Spec, upstream: str, key: str, cache_root: Path, *, n_clusters: int,
             seed: int) -> Record:
     def compute(cache):
-        from bench.scoring import silhouette, stability
+        from bench.scoring import partition_scores
         from clusterers import CLUSTERERS
 
         def fit_predict(points, seed=seed):
@@ -178,8 +178,6 @@ def cluster(spec: Spec, upstream: str, key: str, cache_root: Path, *, n_clusters
         if labels.shape != (len(embedding),) or labels.dtype.kind not in "iu":
             raise ValueError(f"labels have shape {labels.shape} and dtype {labels.dtype}, "
                              f"expected ({len(embedding)},) integers")
-        # the scores that need the embedding are computed here, where it is already in memory
-        return {"x": labels.astype(np.int64)}, {
-            "silhouette": silhouette(embedding, labels, seed=seed),
-            "stability": stability(lambda rows: fit_predict(rows, seed + 1), embedding, labels, seed=seed)}
+        # the scores that need the embedding (or refits) are computed here, where it is in memory
+        return {"x": labels.astype(np.int64)}, partition_scores(fit_predict, embedding, labels, seed=seed)
     return _run("cluster", key, cache_root, compute)

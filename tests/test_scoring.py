@@ -135,3 +135,20 @@ def test_degenerate_partitions_are_named_and_balanced_ones_pass():
     # a real minority group (5 % of the images, 10 % of an even share) is an answer
     assert degenerate(np.repeat([0, 1], [950, 50])) == ""
 
+
+def test_prediction_strength_rewards_real_groups_not_a_cut_through_one():
+    from sklearn.cluster import KMeans
+
+    from bench.scoring import prediction_strength
+    rng = np.random.default_rng(0)
+    blobs = np.concatenate([rng.normal(0, 1, (300, 2)), rng.normal(12, 1, (300, 2))])
+    one_blob = rng.normal(0, 1, (600, 2))
+
+    def kmeans(k):
+        return lambda points: KMeans(k, n_init=3, random_state=0).fit_predict(points)
+    assert prediction_strength(kmeans(2), blobs) > 0.95
+    # 4 clusters where there are 2, or 3 cuts of one blob: the cuts move between halves
+    assert prediction_strength(kmeans(4), blobs) < 0.9
+    assert prediction_strength(kmeans(3), one_blob) < prediction_strength(kmeans(2), blobs) - 0.1
+    assert np.isnan(prediction_strength(lambda p: np.zeros(len(p), int), blobs))  # one cluster
+    assert np.isnan(prediction_strength(lambda p: 1 / 0, blobs))  # a refit that fails
