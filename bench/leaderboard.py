@@ -8,17 +8,20 @@ changes the order.
 import numpy as np
 import pandas as pd
 
-from bench import scoring, selection
+from bench import crossspace, representation, scoring, selection
 from bench.executor import Outcome
 
 TIME_COLUMNS = ["encode_s", "reduce_s", "cluster_s"]
+ENCODER_COLUMNS = [f"enc_{s}" for s in representation.SCORES]  # one value per encoder
 
 
 def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: np.ndarray | None = None,
           n_clusters: int = 2, seed: int = 0, rank_by: str = selection.DEFAULT_RANK,
-          min_share: float = scoring.MIN_SHARE) -> pd.DataFrame:
-    """The table ranked by `rank_by` (a label-free score column). With `images`, the extra
-    selection scores of `bench.selection` too. A degenerate partition (`scoring.degenerate`,
+          min_share: float = scoring.MIN_SHARE, cache=None) -> pd.DataFrame:
+    """The table ranked by `rank_by` (a ranking rule of `bench.selection`). With `images`, the extra
+    selection scores of `bench.selection` too, and with the run's `cache` also the cross-space
+    and representation scores (`bench.crossspace`, `bench.representation`). A degenerate
+    partition (`scoring.degenerate`,
     `min_share`) keeps its silhouette in view but is ranked below every working combo."""
     rows = []
     for o in outcomes:
@@ -53,6 +56,13 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
                 labels, table.loc[usable, "agreement"].to_numpy(), n_clusters)
             rows, points = selection.reference_space(images, seed)
             table.loc[usable, "ref_silhouette"] = selection.reference_silhouettes(rows, points, labels)
+    if images is not None and cache is not None:
+        extra += ["cross_space", *ENCODER_COLUMNS]
+        table["cross_space"] = np.nan
+        table.loc[usable, "cross_space"] = crossspace.of_run(outcomes, usable, cache, seed=seed)
+        by_encoder = representation.of_run(outcomes, images, cache, seed=seed)
+        for score, column in zip(representation.SCORES, ENCODER_COLUMNS):
+            table[column] = [by_encoder.get(e, {}).get(score, np.nan) for e in table["encoder"]]
     if truth is not None:
         for name in ("acc", "nmi", "ari"):
             table[name] = np.nan
@@ -61,10 +71,9 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
                 for name, value in scoring.external(truth, o.labels).items():
                     table.loc[i, name] = value
     # working combos first (a failed or degenerate one never ranks above them, whatever its
-    # silhouette), then the best score; ties in a fixed order, so reruns give the same file
-    table["_usable"] = usable
-    table = table.sort_values(["_usable", rank_by, "combo"], ascending=[False, False, True],
-                              na_position="last", kind="stable").drop(columns="_usable").reset_index(drop=True)
+    # silhouette), each part in the rule's order; ties in a fixed order, so reruns give the same file
+    table = table.loc[[*selection.order(table[usable], rank_by),
+                       *selection.order(table[~usable], rank_by)]].reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "smallest", "noise",
              *TIME_COLUMNS, "status", "warnings", "encoder", "reducer", "clusterer", "stability",

@@ -16,7 +16,7 @@ from bench import __version__
 from bench.ensemble import METHODS, MIN_NMI
 from bench.errors import UserError
 from bench.scoring import MIN_SHARE
-from bench.selection import DEFAULT_RANK, SCORES
+from bench.selection import DEFAULT_RANK, ENCODER_SCORES, RULES, SCORES, split_rule
 
 
 def _at_least(minimum: int):
@@ -88,9 +88,10 @@ def parser() -> argparse.ArgumentParser:
                    help="a partition whose smallest cluster holds less than this fraction of an "
                    "even share (images / clusters) is degenerate: never ranked above a working "
                    "combo nor voted; 0 allows any (see README: how combos are ranked)")
-    p.add_argument("--rank-by", choices=SCORES, default=DEFAULT_RANK,
-                   help="label-free column that ranks the leaderboard and picks the ensemble "
-                   "(see README: how combos are ranked)")
+    p.add_argument("--rank-by", choices=RULES, default=DEFAULT_RANK, metavar="RULE",
+                   help="the label-free ranking that orders the leaderboard and picks the "
+                   f"ensemble: a score ({', '.join(SCORES)}) or two levels 'ENCODER > SCORE', "
+                   f"encoders first by {', '.join(ENCODER_SCORES)} (see README: how combos are ranked)")
     p.add_argument("--ensemble", choices=METHODS, default="vote",
                    help="majority vote; vote weighted by score; co-association consensus")
     p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
@@ -198,14 +199,14 @@ def run(args, console) -> int:
                       f"kept in run.json (executor_warnings), e.g. {executor.warnings[0][:120]}[/]")
 
     table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=args.seed,
-                              rank_by=args.rank_by, min_share=args.min_share)
+                              rank_by=args.rank_by, min_share=args.min_share, cache=cache)
     ranked = leaderboard.outcome_order(table, outcomes)
     if (table["status"] != "ok").all():
         console.print(leaderboard_table(table, set()))
         raise UserError("every combo failed; see the status column above")
     members, skipped = ensemble.choose_members(table, ranked, k, args.top_k, args.min_nmi)
     labels, agreements = ensemble.combine(args.ensemble, [o.labels for _, o in members],
-                                          [getattr(row, args.rank_by) for row, _ in members], k,
+                                          [getattr(row, split_rule(args.rank_by)[1]) for row, _ in members], k,
                                           args.known_zeros, args.seed)
     record = {
         "args": vars(args), "bench": __version__, "python": platform.python_version(),

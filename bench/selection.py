@@ -22,8 +22,29 @@ from bench.ensemble import majority_vote
 from bench.scoring import SILHOUETTE_SAMPLE, pairwise_nmi
 
 SCORES = ["silhouette", "score", "agreement", "consensus", "ref_silhouette", "stability",
-          "prediction_strength"]  # all label-free
+          "prediction_strength", "cross_space"]  # all label-free, one value per combo
+ENCODER_SCORES = ["augmentation", "rankme", "knn_agreement"]  # bench.representation: one per encoder
+# a ranking rule is a score column, or two levels "ENCODER > PARTITION": encoders ordered by an
+# encoder score, then the combos of each by a partition score
+RULES = SCORES + [f"{e} > {p}" for e in ENCODER_SCORES for p in SCORES]
 DEFAULT_RANK = "silhouette"  # chosen by the audit (README: how combos are ranked)
+
+
+def split_rule(rule: str) -> tuple[str | None, str]:
+    """(the encoder-level column or None, the partition-level column) of a ranking rule."""
+    if ">" not in rule:
+        return None, rule
+    encoder, partition = (part.strip() for part in rule.split(">"))
+    return f"enc_{encoder}", partition
+
+
+def order(table: pd.DataFrame, rule: str) -> pd.Index:
+    """The index of `table`'s rows in `rule`'s order, best first (missing values last, ties by
+    combo name, so the order never depends on the row order it came in)."""
+    encoder, partition = split_rule(rule)
+    keys = ([encoder] if encoder else []) + [partition, "combo"]
+    return table.sort_values(keys, ascending=[False] * (len(keys) - 1) + [True], na_position="last",
+                             kind="stable").index
 
 
 def reference_space(images: np.ndarray, seed: int, sample: int = SILHOUETTE_SAMPLE):
@@ -56,6 +77,12 @@ def silhouette_from_distances(distances: np.ndarray, labels: np.ndarray) -> floa
     labelling (sklearn's chunked reduction took 20 ms per combo: 10 s for a full grid)."""
     _, code, sizes = np.unique(labels, return_inverse=True, return_counts=True)
     per_cluster = distances @ np.eye(len(sizes), dtype=distances.dtype)[code]  # (n, k): to each cluster
+    return silhouette_from_sums(per_cluster, code, sizes)
+
+
+def silhouette_from_sums(per_cluster: np.ndarray, code: np.ndarray, sizes: np.ndarray) -> float:
+    """The silhouette score from each point's summed distance to each cluster (`per_cluster`,
+    (n, k)), its cluster `code` (0..k-1) and the cluster `sizes`."""
     own = per_cluster[np.arange(len(code)), code]
     a = own / np.maximum(sizes[code] - 1, 1)
     mean_to = per_cluster / sizes

@@ -59,3 +59,21 @@ def test_silhouette_from_distances_matches_sklearn():
     for labels in labelings:  # the last has a one-point cluster, which sklearn scores 0
         assert selection.silhouette_from_distances(distances, labels) == pytest.approx(
             silhouette_score(points, labels), abs=1e-12)
+
+
+def test_two_level_rule_orders_encoders_first_then_their_combos():
+    # a hand-made leaderboard: the AE's brightness splits have the best silhouettes, the
+    # encoder whose views find their images (augmentation) has the right split
+    table = pd.DataFrame({
+        "combo": ["ae | umap | km", "ae | pca | km", "simclr | umap | km", "simclr | pca | km", "px | pca | km"],
+        "encoder": ["ae", "ae", "simclr", "simclr", "px"],
+        "silhouette": [0.60, 0.30, 0.45, 0.10, np.nan],
+        "enc_augmentation": [0.25, 0.25, 0.51, 0.51, np.nan],
+    }, index=[10, 11, 12, 13, 14])
+    assert list(selection.order(table, "silhouette")) == [10, 12, 11, 13, 14]
+    assert list(selection.order(table, "augmentation > silhouette")) == [12, 13, 10, 11, 14]
+    assert selection.split_rule("augmentation > silhouette") == ("enc_augmentation", "silhouette")
+    assert selection.split_rule("cross_space") == (None, "cross_space")
+    # ties go by combo name, whatever order the rows came in
+    tied = table.assign(silhouette=0.5)
+    assert list(selection.order(tied.iloc[::-1], "silhouette")) == [11, 10, 14, 13, 12]
