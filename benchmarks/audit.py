@@ -1,109 +1,136 @@
-"""Does the label-free ranking pick well? For each task and seed the grid runs once (through
-bench's executor and cache); then every score variant ranks it (Spearman with ACC, regret of its
-top-1) and every ensemble variant — method x member rule x ranking score — is scored against
-its own best member. Ground truth is used for these figures only."""
+"""Does the label-free ranking pick well, on the grids users run? For every task of the suite
+(benchmarks/tasks.py) and seed, the grid (default `full`) runs once through bench's executor and
+cache; the leaderboard is built with every label-free score, for `full` and for its
+`no-pretrained` part (scores that compare combos, such as agreement and cross-space, are
+recomputed among the no-pretrained combos alone). Then every ranking rule picks a top-1 and an
+ensemble (majority vote of the top 5 sharing NMI >= 0.3 with the top one), and the script
+prints, per grid, task x rule: the regret (oracle-best ACC - top-1 ACC), the Spearman
+correlation of the rule's order with ACC, and the ensemble's ACC. Ground truth is used for
+these figures only.
+
+    python benchmarks/audit.py --seeds 0 1 2 --dump /tmp/audit/dump      # compute, build, report
+    python benchmarks/audit.py --from-dump /tmp/audit/dump               # report again, seconds
+"""
 
 import argparse
+import functools
 import tempfile
+import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 
-from common import SHARED
+from tasks import TASKS, load
 
 from bench import ensemble, leaderboard, scoring, selection
 from bench.cache import Cache
-from bench.data import load_dataset
 from bench.executor import Executor
 from bench.grids import resolve_grid
+from models import MODELS
 
-parser = argparse.ArgumentParser(description=__doc__)
-parser.add_argument("--data", nargs="+", default=[str(SHARED / "vehicles_vs_animals_9000.npz"),
-                                                  str(SHARED / "cifar10_test.npz")])
-parser.add_argument("--grid", default=str(Path(__file__).with_name("encoders_small.toml")))
-parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
-parser.add_argument("--member-rank", nargs="+", default=[selection.DEFAULT_RANK, "stability", "score"],
-                    help="scores that choose the ensemble members in the comparison")
-parser.add_argument("--cache", default=None, help="reuse a cache (e.g. benchmarks/encoders.py's)")
-parser.add_argument("--jobs", type=int, default=2)
-parser.add_argument("--dump", help="folder for each task and seed's leaderboard (csv) and labels (npz), "
-                    "to try other rules offline")
-args = parser.parse_args()
-cache = Cache(Path(args.cache or tempfile.mkdtemp(prefix="bench-audit-")))
-RULES = {"top-3": dict(top_k=3), "top-5": dict(top_k=5), "top-9": dict(top_k=9),
-         "nmi.2 top-5": dict(top_k=5, min_nmi=0.2), "nmi.3 top-3": dict(top_k=3, min_nmi=0.3),
-         f"nmi.3 top-5{' (default)' if ensemble.MIN_NMI == 0.3 else ''}": dict(top_k=5, min_nmi=0.3),
-         "nmi.4 top-5": dict(top_k=5, min_nmi=0.4), "distinct-5": dict(top_k=5, distinct=0.9),
-         "encoder-3": dict(top_k=3, same_encoder=True)}
+VIEWS = ("no-pretrained", "full")
 
 
-def members_by(rule, table, ranked, k):
-    """The ensemble's members under `rule`: bench's own choice (the top_k sharing min_nmi with
-    the top combo), or the top_k skipping a combo whose labels nearly repeat (NMI >= distinct)
-    one already chosen, or the top_k sharing the top combo's encoder."""
-    if "distinct" not in rule and "same_encoder" not in rule:
-        return ensemble.choose_members(table, ranked, k, rule["top_k"], rule.get("min_nmi", 0.0))[0]
-    chosen = []
-    for row, o in zip(table.itertuples(), ranked):
-        if row.status != "ok" or row.clusters != k:
-            continue
-        if "distinct" in rule and any(scoring.pairwise_nmi([o.labels, c.labels])[0, 1] >= rule["distinct"]
-                                      for _, c in chosen):
-            continue
-        if "same_encoder" in rule and chosen and row.encoder != chosen[0][0].encoder:
-            continue
-        chosen.append((row, o))
-        if len(chosen) == rule["top_k"]:
-            break
-    return chosen
-
-
-def report():
-    """The tables so far (printed after each task, so a long sweep shows results early)."""
-    ranks = pd.DataFrame(rank_rows)
-    print("\nscore variant x task (mean over seeds): Spearman with ACC, regret of the top-1, top-1 ACC, oracle ACC")
-    print(ranks.groupby(["rank_by", "task"])[["spearman", "regret", "top1", "oracle"]].mean().unstack("task")
-          .to_string(float_format="%.3f"))
-    ensembles = pd.DataFrame(ensemble_rows)
-    print("\nensemble variant x task (mean over seeds): ACC, ACC minus its best member's, minus its top-1's, members")
-    print(ensembles.groupby(["members by", "ensemble", "task"])[["acc", "vs best", "vs top-1", "n"]].mean()
-          .unstack("task").to_string(float_format="%.3f"))
-
-
-rank_rows, ensemble_rows = [], []
-for data in args.data:
-    task = Path(data).stem
-    dataset = load_dataset(data)
-    k = dataset.n_classes
+def built_tables(args):
+    """Yield (task, seed, view, table, labels by combo) for every run, building and dumping
+    them, or reading them back from --from-dump."""
+    if args.from_dump:
+        for csv in sorted(Path(args.from_dump).glob("*.csv")):
+            task, seed, view = csv.stem.rsplit("~", 2)
+            if task in args.tasks and int(seed) in args.seeds and view in VIEWS:
+                with np.load(csv.with_suffix(".npz")) as labels:
+                    yield task, int(seed), view, pd.read_csv(csv), dict(labels)
+        return
+    cache = Cache(Path(args.cache or tempfile.mkdtemp(prefix="bench-audit-")))
     for seed in args.seeds:
-        outcomes = Executor(cache, jobs=args.jobs).run(resolve_grid(args.grid), dataset, n_clusters=k, seed=seed)
-        if args.dump:
-            dump = Path(args.dump)
-            dump.mkdir(parents=True, exist_ok=True)
-            leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=seed).to_csv(
-                dump / f"{task}-{seed}.csv", index=False)
-            np.savez(dump / f"{task}-{seed}.npz", y=dataset.y,
-                     **{o.combo.label: o.labels for o in outcomes if o.labels is not None})
-        for score in selection.SCORES:
-            table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=seed,
-                                      rank_by=score)
-            audit = selection.audit(table, np.nan)
-            rank_rows.append({"task": task, "seed": seed, "rank_by": score,
-                              "spearman": audit["spearman_with_acc"][score], "regret": audit["regret"],
-                              "top1": audit["top1_acc"], "oracle": audit["oracle_best_acc"]})
-            if score not in args.member_rank:
-                continue
-            ranked = leaderboard.outcome_order(table, outcomes)
-            for name, rule in RULES.items():
-                chosen = members_by(rule, table, ranked, k)
-                for method in ensemble.METHODS:
-                    labels, _ = ensemble.combine(method, [o.labels for _, o in chosen],
-                                                 [getattr(row, score) for row, _ in chosen], k, 0, seed)
-                    acc = scoring.external(dataset.y, labels)["acc"]
-                    ensemble_rows.append({"task": task, "seed": seed, "members by": score,
-                                          "ensemble": f"{method} {name}", "acc": acc, "n": len(chosen),
-                                          "vs best": acc - max(row.acc for row, _ in chosen),
-                                          "vs top-1": acc - chosen[0][0].acc})
-        print(f"{task} seed {seed} done", flush=True)
-        report()
+        for task in args.tasks:
+            data = load(task, args.n)
+            k = data.n_classes
+            started = time.perf_counter()
+            outcomes = Executor(cache, jobs=args.jobs).run(resolve_grid(args.grid), data, n_clusters=k, seed=seed)
+            ran = time.perf_counter() - started
+            for view in VIEWS:
+                subset = [o for o in outcomes if view == "full" or not MODELS.get(o.combo.encoder.name).pretrained]
+                started = time.perf_counter()
+                table = leaderboard.build(subset, data.y, images=data.x, n_clusters=k, seed=seed, cache=cache)
+                labels = {o.combo.label: o.labels for o in subset if o.labels is not None}
+                print(f"{task} seed {seed} {view}: grid {ran:.0f} s, scores {time.perf_counter() - started:.0f} s",
+                      flush=True)
+                if args.dump:
+                    Path(args.dump).mkdir(parents=True, exist_ok=True)
+                    table.to_csv(Path(args.dump) / f"{task}~{seed}~{view}.csv", index=False)
+                    np.savez(Path(args.dump) / f"{task}~{seed}~{view}.npz", **labels)
+                yield task, seed, view, table, labels
+
+
+# --- ranking rules: bench's own (bench.selection.RULES), each ordering the working combos ------
+
+RULES = {rule: (lambda ok, rule=rule: ok.loc[selection.order(ok, rule)]) for rule in selection.RULES}
+
+
+def evaluate(table, labels, k, seed):
+    """One row per rule: top-1 ACC, oracle ACC, regret, Spearman with ACC, ensemble ACC."""
+    ok = table[table["status"] == "ok"]
+    rows = []
+    for name, order in RULES.items():
+        ranked = order(ok).reset_index(drop=True).assign(rank=lambda t: np.arange(1, len(t) + 1))
+        position = -ranked["rank"].to_numpy(float)  # the rule's order as a score
+        defined = np.ptp(ranked["acc"]) > 0 and len(ranked) > 2
+        rho = spearmanr(position, ranked["acc"]).statistic if defined else np.nan
+        outcomes = [SimpleNamespace(labels=labels[c]) for c in ranked["combo"]]
+        members, _ = ensemble.choose_members(ranked, outcomes, k, 5, ensemble.MIN_NMI)
+        vote, _ = ensemble.combine("vote", [o.labels for _, o in members], [], k, 0, seed)
+        truth = labels["__truth__"]
+        rows.append({"rule": name, "top1": ranked["acc"].iloc[0], "oracle": ok["acc"].max(),
+                     "regret": ok["acc"].max() - ranked["acc"].iloc[0], "spearman": rho,
+                     "ensemble": scoring.external(truth, vote)["acc"]})
+    return rows
+
+
+def report(results: pd.DataFrame):
+    for view in VIEWS:
+        part = results[results["view"] == view]
+        if part.empty:
+            continue
+        seeds = part.groupby("task")["seed"].nunique()
+        print(f"\n=== grid {view}: mean over seeds ({', '.join(f'{t} {n}' for t, n in seeds.items())}) ===")
+        for metric, note in (("regret", "oracle-best ACC - top-1 ACC (lower is better)"),
+                             ("ensemble", "ensemble ACC (vote of the top 5 with NMI >= 0.3 to the top one)"),
+                             ("spearman", "Spearman of the rule's order with ACC")):
+            table = part.groupby(["rule", "task"])[metric].mean().unstack("task")
+            table["MEAN"] = table.mean(axis=1)
+            if metric == "regret":
+                table["MAX"] = table.drop(columns="MEAN").max(axis=1)
+            print(f"\n{metric}: {note}")
+            print(table.sort_values("MEAN", ascending=metric == "regret").to_string(float_format="%.3f"))
+        oracle = part[part["rule"] == "silhouette"].groupby("task")["oracle"].mean()
+        print("\noracle-best ACC: " + ", ".join(f"{t} {v:.3f}" for t, v in oracle.items()))
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--tasks", nargs="+", default=list(TASKS), choices=list(TASKS))
+    p.add_argument("--grid", default="full")
+    p.add_argument("--n", type=int, default=2000, help="images per task (a seeded, class-balanced sample)")
+    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
+    p.add_argument("--cache", help="stage cache to reuse (a rerun is then warm)")
+    p.add_argument("--jobs", type=int, default=2)
+    p.add_argument("--dump", help="keep each run's leaderboard (csv) and labels (npz) here")
+    p.add_argument("--from-dump", help="report from a --dump folder instead of running")
+    args = p.parse_args()
+    started, results = time.perf_counter(), []
+    task_data = functools.lru_cache(load)
+    for task, seed, view, table, labels in built_tables(args):
+        data = task_data(task, args.n)
+        labels["__truth__"] = data.y
+        results += [{"task": task, "seed": seed, "view": view, **row}
+                    for row in evaluate(table, labels, data.n_classes, seed)]
+    report(pd.DataFrame(results))
+    print(f"\nwall time {time.perf_counter() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
