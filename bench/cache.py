@@ -89,6 +89,15 @@ class Cache:
                 pass
         return gone
 
+    def remember(self, stage: str, key: str, compute):
+        """`compute()`'s JSON-able value, computed once per key and kept in the cache (for the
+        run-level scores that depend only on cached stage results)."""
+        meta = self.meta(stage, key)
+        if meta is None:
+            meta = {"value": compute()}
+            self.save(stage, key, {}, meta)
+        return meta["value"]
+
     def save(self, stage: str, key: str, arrays: dict, meta: dict) -> None:
         path = self.path(stage, key)
         path.parent.mkdir(parents=True, exist_ok=True)

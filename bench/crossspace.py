@@ -68,10 +68,32 @@ def cross_space(spaces: list[np.ndarray], label_sets: list[np.ndarray], *, seed:
 
 def of_run(outcomes: list, usable: np.ndarray, cache, *, seed: int = 0) -> np.ndarray:
     """The cross-space score of each usable outcome, in every embedding space of the run."""
-    keys = list(dict.fromkeys(o.records["reduce"].key for o in outcomes
-                              if "reduce" in o.records and o.records["reduce"].ok))
+    keys = sorted({o.records["reduce"].key for o in outcomes if "reduce" in o.records and o.records["reduce"].ok})
     spaces = [cache.load("reduce", key)[0]["x"] for key in keys]
     labels = [o.labels for o, u in zip(outcomes, usable) if u]
     if not labels or not spaces:
         return np.full(len(labels), np.nan)
     return cross_space(spaces, labels, seed=seed)[0]
+
+
+def in_encoder_space(outcomes: list, usable: np.ndarray, cache, *, seed: int = 0,
+                     sample: int = SAMPLE) -> np.ndarray:
+    """Each usable outcome's silhouette in its encoder's own output (standardised, PCA(50), on
+    a seeded sample): one space shared by all the combos of an encoder, however each reduced
+    it, so their partitions compare fairly there."""
+    from sklearn.decomposition import PCA
+    from sklearn.preprocessing import StandardScaler
+    picked = [o for o, u in zip(outcomes, usable) if u]
+    out = np.full(len(picked), np.nan)
+    if not picked:
+        return out
+    rows = np.sort(np.random.default_rng(seed).permutation(len(picked[0].labels))[:sample])
+    by_encoder: dict[str, list[int]] = {}
+    for i, o in enumerate(picked):
+        by_encoder.setdefault(o.records["encode"].key, []).append(i)
+    for key, members in by_encoder.items():
+        latent = cache.load("encode", key)[0]["x"][rows]
+        scaled = StandardScaler().fit_transform(latent)
+        points = PCA(min(50, *scaled.shape), random_state=seed).fit_transform(scaled)
+        out[members] = silhouettes(points, [picked[i].labels[rows] for i in members])
+    return out

@@ -8,7 +8,9 @@ changes the order.
 import numpy as np
 import pandas as pd
 
+import models.simclr
 from bench import crossspace, representation, scoring, selection
+from bench.cache import code_version, make_key
 from bench.executor import Outcome
 
 TIME_COLUMNS = ["encode_s", "reduce_s", "cluster_s"]
@@ -57,10 +59,22 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
             rows, points = selection.reference_space(images, seed)
             table.loc[usable, "ref_silhouette"] = selection.reference_silhouettes(rows, points, labels)
     if images is not None and cache is not None:
-        extra += ["cross_space", *ENCODER_COLUMNS]
-        table["cross_space"] = np.nan
-        table.loc[usable, "cross_space"] = crossspace.of_run(outcomes, usable, cache, seed=seed)
-        by_encoder = representation.of_run(outcomes, images, cache, seed=seed)
+        extra += ["cross_space", "encoder_silhouette", "encoder_agreement", *ENCODER_COLUMNS]
+        table[["cross_space", "encoder_silhouette", "encoder_agreement"]] = np.nan
+        # these depend only on cached stage results: kept in the cache too, so a warm rerun is quick
+        key = make_key(stage="crossspace", seed=seed, code=code_version(crossspace, selection),
+                       spaces=sorted({o.records["reduce"].key for o in outcomes if _ok(o, "reduce")}),
+                       combos=[o.records["cluster"].key for o, u in zip(outcomes, usable) if u])
+        table.loc[usable, ["cross_space", "encoder_silhouette"]] = np.array(cache.remember(
+            "crossspace", key, lambda: np.c_[crossspace.of_run(outcomes, usable, cache, seed=seed),
+                                             crossspace.in_encoder_space(outcomes, usable, cache, seed=seed)].tolist()),
+            float).reshape(-1, 2)
+        for encoder, rows in table[usable].groupby("encoder").groups.items():
+            table.loc[rows, "encoder_agreement"] = scoring.agreement([outcomes[i].labels for i in rows])
+        key = make_key(stage="represent", seed=seed, code=code_version(representation, models.simclr),
+                       encoders=sorted({o.records["encode"].key for o in outcomes if _ok(o, "encode")}))
+        by_encoder = cache.remember("represent", key,
+                                    lambda: representation.of_run(outcomes, images, cache, seed=seed))
         for score, column in zip(representation.SCORES, ENCODER_COLUMNS):
             table[column] = [by_encoder.get(e, {}).get(score, np.nan) for e in table["encoder"]]
     if truth is not None:
@@ -79,6 +93,10 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
              *TIME_COLUMNS, "status", "warnings", "encoder", "reducer", "clusterer", "stability",
              "prediction_strength", *extra]
     return table[order + [c for c in ("acc", "nmi", "ari") if c in table]]
+
+
+def _ok(outcome: Outcome, stage: str) -> bool:
+    return stage in outcome.records and outcome.records[stage].ok
 
 
 def outcome_order(table: pd.DataFrame, outcomes: list[Outcome]) -> list[Outcome]:

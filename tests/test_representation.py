@@ -98,3 +98,27 @@ def test_scores_of_a_run_rebuild_trained_encoders_from_the_cache(digits_npz, run
         assert set(scores) == set(representation.SCORES)
         assert 0 <= scores["augmentation"] <= 1 and scores["rankme"] >= 1 and 0 <= scores["knn_agreement"] <= 1
     assert representation.of_run(outcomes, data.x, cache, seed=0) == first
+
+
+def test_run_level_scores_are_kept_in_the_cache_for_a_warm_rerun(digits_npz, tmp_path, monkeypatch):
+    from bench import leaderboard
+    from bench.cache import Cache
+    from bench.data import load_dataset
+    from bench.executor import Executor
+    from bench.grids import Grid, Spec
+    data = load_dataset(str(digits_npz))
+    grid = Grid("g", [Spec("pixels"), Spec("handcrafted")], [Spec("pca32")], [Spec("kmeans"), Spec("gmm")])
+    cache = Cache(tmp_path / "cache")
+    outcomes = Executor(cache).run(grid, data, n_clusters=10, seed=0)
+    first = leaderboard.build(outcomes, images=data.x, n_clusters=10, seed=0, cache=cache)
+    assert first[["cross_space", "enc_augmentation"]].notna().all().all()
+
+    def never(*args, **kwargs):
+        raise AssertionError("recomputed on a warm rerun")
+    monkeypatch.setattr(representation, "of_run", never)
+    monkeypatch.setattr(crossspace, "of_run", never)
+    again = leaderboard.build(outcomes, images=data.x, n_clusters=10, seed=0, cache=cache)
+    columns = ["combo", "cross_space", "encoder_silhouette", *leaderboard.ENCODER_COLUMNS]
+    assert first[columns].equals(again[columns])
+    with pytest.raises(AssertionError, match="recomputed"):  # another seed is another result
+        leaderboard.build(outcomes, images=data.x, n_clusters=10, seed=1, cache=cache)
