@@ -24,13 +24,29 @@ def _num(value, digits=3) -> str:
     return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.{digits}f}"
 
 
-def leaderboard_table(table: pd.DataFrame, member_ranks, max_rows: int = 30) -> Table:
+# short console headings of the label-free columns a ranking rule can use
+HEADINGS = {"enc_augmentation": "aug", "enc_rankme": "rankme", "enc_knn_agreement": "knn",
+            "encoder_agreement": "e-agr", "encoder_silhouette": "e-silh", "silhouette": "silh",
+            "agreement": "agree", "score": "score", "consensus": "cons", "ref_silhouette": "r-silh",
+            "stability": "stab", "prediction_strength": "pstr", "cross_space": "cross"}
+
+
+def score_columns(table: pd.DataFrame, rank_by: str) -> list[str]:
+    """The columns the console shows for `rank_by`: what the rule ranks by, then silhouette."""
+    from bench.selection import split_rule
+    columns = [c for c in split_rule(rank_by) if c] + ["silhouette"]
+    return [c for c in dict.fromkeys(columns) if c in table]
+
+
+def leaderboard_table(table: pd.DataFrame, member_ranks, rank_by: str = "silhouette",
+                      max_rows: int = 30) -> Table:
     external = [m for m in METRICS if m in table]
-    out = Table(title="Leaderboard (label-free ranking; ensemble members bold green, failed dimmed)",
-                title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    scores = score_columns(table, rank_by)
+    out = Table(title=f"Leaderboard (label-free ranking: {rank_by}; ensemble members bold green, "
+                      "failed dimmed)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     out.add_column("#", justify="right")
     out.add_column("combo", ratio=1, overflow="fold", min_width=20)
-    for name in ["silh", "agree", "score", "k", "sec", *external]:
+    for name in [HEADINGS.get(c, c) for c in scores] + ["k", "sec", *external]:
         out.add_column(name, justify="right", no_wrap=True)
     failures = []
     for row in table.head(max_rows).itertuples():
@@ -39,8 +55,8 @@ def leaderboard_table(table: pd.DataFrame, member_ranks, max_rows: int = 30) -> 
         seconds = sum(v for v in (row.encode_s, row.reduce_s, row.cluster_s) if not math.isnan(v))
         style = "bold green" if row.rank in member_ranks else (
             "dim" if row.status != "ok" else None)
-        out.add_row(str(row.rank), short_combo(row.combo), _num(row.silhouette), _num(row.agreement),
-                    _num(row.score), str(row.clusters), f"{seconds:.1f}",
+        out.add_row(str(row.rank), short_combo(row.combo), *(_num(getattr(row, c)) for c in scores),
+                    str(row.clusters), f"{seconds:.1f}",
                     *(_num(getattr(row, m)) for m in external), style=style)
     notes = [f"{len(table) - max_rows} more rows in leaderboard.csv"] if len(table) > max_rows else []
     # read back from a CSV (bench.show) an empty cell is NaN, and older runs have no column

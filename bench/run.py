@@ -202,7 +202,7 @@ def run(args, console) -> int:
                               rank_by=args.rank_by, min_share=args.min_share, cache=cache)
     ranked = leaderboard.outcome_order(table, outcomes)
     if (table["status"] != "ok").all():
-        console.print(leaderboard_table(table, set()))
+        console.print(leaderboard_table(table, set(), args.rank_by))
         raise UserError("every combo failed; see the status column above")
     members, skipped = ensemble.choose_members(table, ranked, k, args.top_k, args.min_nmi)
     labels, agreements = ensemble.combine(args.ensemble, [o.labels for _, o in members],
@@ -243,7 +243,7 @@ def run(args, console) -> int:
     except BaseException:
         folder.discard()
         raise
-    console.print(leaderboard_table(table, {row.rank for row, _ in members}))
+    console.print(leaderboard_table(table, {row.rank for row, _ in members}, args.rank_by))
     console.print(summary_panel(report.summary_lines(record), f"{path}/"))
     return 0
 

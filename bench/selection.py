@@ -22,12 +22,14 @@ from bench.ensemble import majority_vote
 from bench.scoring import SILHOUETTE_SAMPLE, pairwise_nmi
 
 SCORES = ["silhouette", "score", "agreement", "consensus", "ref_silhouette", "stability",
-          "prediction_strength", "cross_space"]  # all label-free, one value per combo
+          "prediction_strength", "cross_space", "encoder_silhouette",
+          "encoder_agreement"]  # all label-free, one value per combo
 ENCODER_SCORES = ["augmentation", "rankme", "knn_agreement"]  # bench.representation: one per encoder
 # a ranking rule is a score column, or two levels "ENCODER > PARTITION": encoders ordered by an
 # encoder score, then the combos of each by a partition score
 RULES = SCORES + [f"{e} > {p}" for e in ENCODER_SCORES for p in SCORES]
-DEFAULT_RANK = "silhouette"  # chosen by the audit (README: how combos are ranked)
+# chosen by the audit over the task suite, full and no-pretrained (README: how combos are ranked)
+DEFAULT_RANK = "augmentation > encoder_agreement"
 
 
 def split_rule(rule: str) -> tuple[str | None, str]:
@@ -43,6 +45,10 @@ def order(table: pd.DataFrame, rule: str) -> pd.Index:
     combo name, so the order never depends on the row order it came in)."""
     encoder, partition = split_rule(rule)
     keys = ([encoder] if encoder else []) + [partition, "combo"]
+    missing = [k for k in keys if k not in table]
+    if missing:
+        raise ValueError(f"ranking rule {rule!r} needs column {missing[0]!r}: build the leaderboard "
+                         "with the images and the run's cache")
     return table.sort_values(keys, ascending=[False] * (len(keys) - 1) + [True], na_position="last",
                              kind="stable").index
 

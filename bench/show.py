@@ -26,7 +26,8 @@ def show(folder: Path, console) -> None:
         table = pd.read_csv(folder / "leaderboard.csv")
     except (OSError, ValueError) as e:
         raise UserError(f"{folder}: not a finished run folder ({e})") from None
-    console.print(leaderboard_table(table, {m["rank"] for m in record["ensemble"]["members"]}))
+    console.print(leaderboard_table(table, {m["rank"] for m in record["ensemble"]["members"]},
+                                    record["args"].get("rank_by", "silhouette")))
     console.print(summary_panel(summary_lines(record), f"{folder}/"))
 
 

@@ -178,9 +178,10 @@ def test_one_big_cluster_plus_outliers_never_leads_nor_votes(broken_entries, dig
     members = [m["combo"] for m in json.loads((folder / "run.json").read_text())["ensemble"]["members"]]
     assert "pixels | pca32 | outliers" not in members and len(members) >= 1
     assert "#3 pixels pca32 outliers: degenerate: smallest cluster 3 images" in " ".join(out.split())
-    # the threshold is the user's: at 0 any split counts, and silhouette puts this one first
+    # the threshold is the user's: at 0 any split counts, and ranked by silhouette this one leads
     code, out, err = run_cli("--data", digits_npz, "--grid", grid, "--jobs", "1", "--no-plots",
-                             "--n-clusters", "2", "--min-share", "0", out=tmp_path / "any")
+                             "--n-clusters", "2", "--min-share", "0", "--rank-by", "silhouette",
+                             out=tmp_path / "any")
     [folder] = run_dirs(tmp_path / "any")
     assert pd.read_csv(folder / "leaderboard.csv").loc[0, "combo"] == "pixels | pca32 | outliers"
 
@@ -238,7 +239,8 @@ def test_rank_by_another_score(digits_npz, run_cli, tmp_path):
 
 
 def test_min_nmi_passes_over_combos_that_tell_another_story(digits_npz, run_cli, tmp_path):
-    code, _, err = run_cli("--data", digits_npz, *QUICK, "--jobs", "1", "--no-plots", "--min-nmi", "0.8")
+    code, _, err = run_cli("--data", digits_npz, *QUICK, "--jobs", "1", "--no-plots", "--min-nmi", "0.8",
+                           "--rank-by", "silhouette")  # the order this case was built on
     assert code == 0, err
     [folder] = run_dirs(tmp_path / "results")
     ensemble = json.loads((folder / "run.json").read_text())["ensemble"]
