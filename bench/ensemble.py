@@ -75,6 +75,12 @@ def orient(labels: np.ndarray, known_zeros: int) -> np.ndarray:
     return out
 
 
+def disagreement(ranked: list[np.ndarray], k: int, result: np.ndarray) -> np.ndarray:
+    """Per image, the share of members (aligned to the result) that gave it another label."""
+    aligned = [align(compact(m), result, k) for m in ranked]
+    return np.mean([m != result for m in aligned], axis=0)
+
+
 def agreement_with(result: np.ndarray, members: list[np.ndarray]) -> list[float]:
     """Fraction of images on which each aligned member agrees with the final vote."""
     return [float(np.mean(m == result)) for m in members]

@@ -131,3 +131,61 @@ def score_chart(folder: Path, table, limit: int = 25) -> Path:
     ax.legend(loc="lower right", fontsize=7)
     ax.set_title("leaderboard")
     return _save(fig, folder / "scores.png")
+
+
+LARGE_MOSAIC = 12  # thumbnails per side of a cluster's larger sample, opened from the page
+
+
+def _write_sheet(path: Path, images: np.ndarray, columns: int) -> Path:
+    """A bare thumbnail sheet (no axes), as JPEG: photographs, which PNG keeps 4x larger (the
+    page inlines every picture and should stay a few MB)."""
+    from PIL import Image
+    Image.fromarray(_tile(_to_rgb(images), columns)).save(path, quality=90)
+    return path
+
+
+def larger_samples(folder: Path, images: np.ndarray, labels: np.ndarray, seed: int) -> list[Path]:
+    """Per cluster, a seeded sample of up to LARGE_MOSAIC^2 of its images (cluster_<i>_more.jpg)."""
+    rng = np.random.default_rng(seed + 1)
+    paths = []
+    for cluster in np.unique(labels[labels >= 0]):
+        members = np.flatnonzero(labels == cluster)
+        pick = np.sort(rng.choice(members, min(len(members), LARGE_MOSAIC ** 2), replace=False))
+        paths.append(_write_sheet(folder / f"cluster_{cluster}_more.jpg", images[pick], LARGE_MOSAIC))
+    return paths
+
+
+def disagreement_mosaic(folder: Path, images: np.ndarray, disagreement: np.ndarray) -> Path:
+    """The images the ensemble's members disagree on most (most first), with the share of
+    members that voted against the final label."""
+    worst = np.argsort(-disagreement, kind="stable")[:MOSAIC * MOSAIC]
+    sheet = _tile(_to_rgb(images[worst]), MOSAIC)
+    fig, ax = plt.subplots(figsize=(4, 4 * sheet.shape[0] / sheet.shape[1] + 0.4))
+    ax.imshow(sheet, interpolation="nearest")
+    ax.set_title(f"members disagree most: {disagreement[worst[0]]:.0%} to {disagreement[worst[-1]]:.0%} "
+                 "voted otherwise", fontsize=9)
+    ax.axis("off")
+    return _save(fig, folder / "disagreement.png")
+
+
+def audit_scatter(folder: Path, table, columns: list[str], member_ranks) -> Path:
+    """Each label-free score against ACC, one point per working combo: the top-1 as a red star,
+    the ensemble's members green (ground truth needed)."""
+    ok = table[table["status"] == "ok"]
+    cols = min(4, len(columns))
+    rows = -(-len(columns) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
+    members = ok["rank"].isin(list(member_ranks))
+    for ax, column in zip(axes.flat, columns):
+        ax.scatter(ok[column], ok["acc"], s=6, color="grey", alpha=0.5)
+        ax.scatter(ok.loc[members, column], ok.loc[members, "acc"], s=18, color="tab:green", label="members")
+        ax.scatter(ok[column].iloc[:1], ok["acc"].iloc[:1], s=120, marker="*", color="tab:red", label="top-1")
+        ax.set_xlabel(column, fontsize=8)
+        ax.set_ylabel("ACC", fontsize=8)
+        ax.tick_params(labelsize=7)
+    for ax in list(axes.flat)[len(columns):]:
+        ax.axis("off")
+    axes.flat[0].legend(fontsize=7)
+    fig.suptitle("label-free scores against ACC (one point per combo)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, folder / "audit.png")

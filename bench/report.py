@@ -3,6 +3,7 @@
 import base64
 import html
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -30,10 +31,21 @@ def _reconstruct(spec, arrays: dict, images: np.ndarray) -> np.ndarray | None:
 
 
 def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: list, labels: np.ndarray,
-                  cache: Cache, seed: int) -> list[Path]:
-    """Every picture of the run, written into `folder`; `ranked` is the outcomes in board order."""
+                  cache: Cache, seed: int, members: list = (), rank_by: str = "silhouette") -> list[Path]:
+    """Every picture of the run, written into `folder`; `ranked` is the outcomes in board order,
+    `members` the ensemble's (row, outcome) pairs."""
+    from bench.ensemble import disagreement
+    from bench.selection import SCORES, split_rule
     usable = [o for o, status in zip(ranked, table["status"]) if status == "ok"]
     pictures = plots.cluster_mosaics(folder, dataset.x, labels, seed)
+    pictures += plots.larger_samples(folder, dataset.x, labels, seed)
+    if len(members) > 1:
+        k = int(labels.max()) + 1
+        pictures.append(plots.disagreement_mosaic(folder, dataset.x, disagreement(
+            [o.labels for _, o in members], k, labels)))
+    if dataset.y is not None:
+        columns = [c for c in dict.fromkeys([*filter(None, split_rule(rank_by)), *SCORES]) if c in table]
+        pictures.append(plots.audit_scatter(folder, table, columns, [row.rank for row, _ in members]))
     best = usable[0]
     embedding = cache.load("reduce", best.records["reduce"].key)[0]["x"]
     pictures.append(plots.embedding_map(folder, embedding, labels, dataset.y, seed,
@@ -90,51 +102,196 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
     return lines
 
 
-SORT_SCRIPT = """
-document.querySelectorAll('th').forEach((th, col) => th.addEventListener('click', () => {
-  const body = th.closest('table').tBodies[0], rows = [...body.rows];
+PAGE_SCRIPT = """
+const board = document.getElementById('board');
+const filters = [...document.querySelectorAll('select[data-column]')];
+function applyFilters() {
+  let shown = 0, total = 0;
+  for (const body of board.tBodies) for (const row of body.rows) {
+    if (!row.dataset.combo) continue;
+    total++;
+    const keep = filters.every(f => f.value === '' || row.dataset[f.dataset.column] === f.value);
+    row.hidden = !keep;
+    if (keep) shown++;
+  }
+  document.getElementById('shown').textContent = shown + ' of ' + total + ' combos shown';
+}
+filters.forEach(f => f.addEventListener('change', applyFilters));
+board.querySelectorAll('th').forEach((th, col) => th.addEventListener('click', () => {
   const dir = th.dataset.dir = th.dataset.dir === 'asc' ? 'desc' : 'asc';
-  const key = r => { const t = r.cells[col].textContent, v = parseFloat(t); return isNaN(v) ? t : v; };
-  rows.sort((a, b) => (key(a) > key(b) ? 1 : key(a) < key(b) ? -1 : 0) * (dir === 'asc' ? 1 : -1));
-  rows.forEach(r => body.appendChild(r));
+  const key = r => { const t = r.cells[col].textContent, v = parseFloat(t); return t === '' ? null : isNaN(v) ? t : v; };
+  for (const body of board.tBodies) {  // working and failed combos each sorted in their own part
+    const rows = [...body.rows].filter(r => r.dataset.combo);
+    rows.sort((a, b) => {
+      const x = key(a), y = key(b);
+      if (x === null || y === null) return (x === null) - (y === null);  // blanks last
+      return (x > y ? 1 : x < y ? -1 : 0) * (dir === 'asc' ? 1 : -1);
+    });
+    rows.forEach(r => body.appendChild(r));
+  }
 }));
+applyFilters();
 """
 
 STYLE = """
-body { font-family: sans-serif; margin: 2em; color: #222; }
+body { font-family: sans-serif; margin: 1.5em; color: #222; }
+h2 { margin-top: 1.5em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 12px; }
-th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: right; }
-th { background: #eee; cursor: pointer; }
+th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; white-space: nowrap; }
 td.text { text-align: left; }
-tr.failed { color: #999; }
-tr.member { background: #e8f5e9; }
-img { max-width: 100%; margin: 0.5em 0; border: 1px solid #ddd; }
+#boardwrap { max-height: 75vh; overflow: auto; border: 1px solid #ccc; }
+#board th { background: #eee; cursor: pointer; position: sticky; top: 0; z-index: 1; }
+#board tbody.failed tr { color: #999; background: #fafafa; }
+#board tbody.failed tr.apart td { color: #555; font-weight: bold; text-align: left; background: #eee; }
+#board tr.member { background: #e8f5e9; }
+.controls select { margin-right: 1em; }
+.heatmaps { display: flex; flex-wrap: wrap; gap: 1.5em; }
+.heatmaps table td { min-width: 3.5em; }
+.heatmaps caption { font-weight: bold; text-align: left; }
+.mosaics { display: grid; grid-template-columns: repeat(auto-fill, minmax(260px, 1fr)); gap: 1em; }
+.mosaics figure { margin: 0; }
+img { max-width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: 11px; color: #666; }
 dt { font-weight: bold; float: left; width: 6em; } dd { margin-left: 7em; }
 """
 
 
-def write_html(folder: Path, record: dict, table: pd.DataFrame, pictures: list[Path]) -> Path:
-    """One self-contained page: summary, sortable leaderboard, every picture inlined."""
-    members = {m["combo"] for m in record["ensemble"]["members"]}
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in table.columns)
-    rows = []
+def _image(path: Path, alt: str = "") -> str:
+    kind = "jpeg" if path.suffix == ".jpg" else "png"
+    return (f'<img alt="{html.escape(alt or path.stem)}" src="data:image/{kind};base64,'
+            f'{base64.b64encode(path.read_bytes()).decode()}">')
+
+
+def _colour(value: float, low: float, high: float) -> str:
+    """A green of strength `value` between low and high (blank for a missing value)."""
+    if value is None or math.isnan(value):
+        return ""
+    share = 0.0 if high <= low else (value - low) / (high - low)
+    return f' style="background: rgba(46, 160, 67, {0.08 + 0.8 * share:.2f})"'
+
+
+def grid_heatmaps(table: pd.DataFrame, column: str, encoder_column: str | None = None) -> str:
+    """For each clusterer, encoder x reducer coloured by `column` (the best over failed cells
+    is blank), with each encoder's best over the whole grid, and its encoder score if any."""
+    values = table[column].where(table["status"] == "ok")
+    low, high = float(np.nanmin(values)) if values.notna().any() else 0.0, float(np.nanmax(values)) if values.notna().any() else 1.0
+    encoders, reducers = list(dict.fromkeys(table["encoder"])), list(dict.fromkeys(table["reducer"]))
+    best = values.groupby(table["encoder"]).max()
+    parts = []
+    for clusterer in dict.fromkeys(table["clusterer"]):
+        cells = values[table["clusterer"] == clusterer].groupby(
+            [table["encoder"], table["reducer"]]).max()
+        head = "".join(f"<th>{html.escape(r)}</th>" for r in reducers)
+        rows = []
+        for e in encoders:
+            label = html.escape(e)
+            if encoder_column:
+                label += f" ({_cell(table.loc[table['encoder'] == e, encoder_column].iloc[0])})"
+            row = "".join(f"<td{_colour(cells.get((e, r), np.nan), low, high)}>{_cell(cells.get((e, r), np.nan))}</td>"
+                          for r in reducers)
+            rows.append(f'<tr><td class="text">{label}</td>{row}'
+                        f'<td{_colour(best.get(e, np.nan), low, high)}>{_cell(best.get(e, np.nan))}</td></tr>')
+        parts.append(f'<table class="heatmap"><caption>{html.escape(clusterer)}: {html.escape(column)}'
+                     f'</caption><tr><th>encoder</th>{head}<th>best anywhere</th></tr>{"".join(rows)}</table>')
+    return f'<div class="heatmaps">{"".join(parts)}</div>'
+
+
+def _board(table: pd.DataFrame, members: set) -> str:
+    """The sortable, filterable leaderboard: working combos, then failed ones apart."""
+    columns = [c for c in table.columns if c != "warnings"]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    bodies = {"ok": [], "failed": []}
     for row in table.to_dict("records"):
-        css = "member" if row["combo"] in members else ("failed" if row["status"] != "ok" else "")
-        cells = "".join(f'<td class="{"text" if isinstance(v, str) else ""}">{_cell(v)}</td>'
-                        for v in row.values())
-        rows.append(f'<tr class="{css}">{cells}</tr>')
+        part = "ok" if row["status"] == "ok" else "failed"
+        css = "member" if row["combo"] in members else ""
+        data = " ".join(f'data-{k}="{html.escape(str(row[k]))}"' for k in ("combo", "encoder", "reducer", "clusterer"))
+        cells = "".join(f'<td class="{"text" if isinstance(row[c], str) else ""}">{_cell(row[c])}</td>'
+                        for c in columns)
+        bodies[part].append(f'<tr class="{css}" {data} data-status="{part}">{cells}</tr>')
+    apart = (f'<tr class="apart"><td colspan="{len(columns)}">failed or degenerate combos '
+             f'({len(bodies["failed"])}): never ranked above a working one, never voted</td></tr>'
+             if bodies["failed"] else "")
+    selects = []
+    for column in ("encoder", "reducer", "clusterer", "status"):
+        options = ["ok", "failed"] if column == "status" else list(dict.fromkeys(table[column]))
+        selects.append(f'<label>{column} <select data-column="{column}"><option value="">all</option>'
+                       + "".join(f'<option value="{html.escape(o)}">{html.escape(o)}</option>' for o in options)
+                       + "</select></label>")
+    return (f'<div class="controls">{"".join(selects)}<span id="shown"></span></div>'
+            f'<div id="boardwrap"><table id="board"><thead><tr>{head}</tr></thead>'
+            f'<tbody class="ok">{"".join(bodies["ok"])}</tbody>'
+            f'<tbody class="failed">{apart}{"".join(bodies["failed"])}</tbody></table></div>')
+
+
+def write_html(folder: Path, record: dict, table: pd.DataFrame, pictures: list[Path]) -> Path:
+    """One self-contained page (pictures inlined, no network, no server): the summary, the grid
+    at a glance, the leaderboard to sort and filter, the audit with ground truth, the clusters."""
+    from bench.selection import split_rule
+    members = {m["combo"] for m in record["ensemble"]["members"]}
+    rank_by = record["args"]["rank_by"]
+    encoder_column, partition = split_rule(rank_by)
     summary = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in summary_lines(record))
-    images = "".join(
-        f'<figure><img alt="{p.stem}" src="data:image/png;base64,'
-        f'{base64.b64encode(p.read_bytes()).decode()}"><figcaption>{p.name}</figcaption></figure>'
-        for p in pictures)
+    by_name = {p.name: p for p in pictures}
+    grid = grid_heatmaps(table, partition, encoder_column)
+    if "acc" in table:
+        grid += "<p>and by ACC (ground truth, for measuring only):</p>" + grid_heatmaps(table, "acc")
+    mosaics = []
+    for name in sorted((n for n in by_name if n.startswith("cluster_") and n.endswith(".png")),
+                       key=lambda n: int(n[8:-4])):
+        more = by_name.get(name.replace(".png", "_more.jpg"))
+        larger = (f"<details><summary>larger sample</summary>{_image(more)}</details>" if more else "")
+        mosaics.append(f"<figure>{_image(by_name[name])}{larger}</figure>")
+    shown = {n for n in by_name if n.startswith("cluster_")} | {"audit.png", "disagreement.png"}
+    sections = [
+        f"<h1>bench run: {html.escape(record['grid']['name'])}</h1><dl>{summary}</dl>",
+        f"<h2>Grid at a glance</h2><p>Best {html.escape(partition)} of each encoder x reducer, per "
+        f"clusterer{' (encoder score in brackets)' if encoder_column else ''}; failed combos blank.</p>{grid}",
+        f"<h2>Leaderboard</h2><p>Ranked by {html.escape(rank_by)} (label-free); ensemble members "
+        f"green. Click a heading to sort, choose above to filter.</p>{_board(table, members)}",
+    ]
+    if "audit.png" in by_name:
+        sections.append(f"<h2>Selection audit</h2>{_image(by_name['audit.png'])}")
+    sections.append(f'<h2>Clusters</h2><div class="mosaics">{"".join(mosaics)}</div>')
+    if "disagreement.png" in by_name:
+        sections.append(f"<h2>Where the members disagree</h2>{_image(by_name['disagreement.png'])}")
+    sections.append("<h2>More pictures</h2>" + "".join(
+        f"<figure>{_image(p)}<figcaption>{p.name}</figcaption></figure>" for p in pictures if p.name not in shown))
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>bench run "
             f"{html.escape(record['grid']['name'])}</title><style>{STYLE}</style></head><body>"
-            f"<h1>bench run: {html.escape(record['grid']['name'])}</h1><dl>{summary}</dl>"
-            f"<h2>Leaderboard</h2><p>Ranked by a label-free score ({html.escape(record['args']['rank_by'])}); ensemble members highlighted, "
-            f"failed combos grey. Click a heading to sort.</p>"
-            f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-            f"<h2>Pictures</h2>{images}<script>{SORT_SCRIPT}</script></body></html>")
+            f"{''.join(sections)}<script>{PAGE_SCRIPT}</script></body></html>")
     path = folder / "report.html"
     path.write_text(page)
     return path
+
+
+def write_index(out: Path) -> Path:
+    """`out/index.html`: every finished run under `out`, newest first, each linked to its page."""
+    import json
+    rows = []
+    for path in sorted(out.glob("*/run.json"), reverse=True):
+        try:
+            record = json.loads(path.read_text())
+        except (OSError, ValueError):
+            continue  # a run folder being written by another run, or damaged: left out
+        folder, data, ens = path.parent.name, record["data"], record["ensemble"]
+        link = f'<a href="{html.escape(folder)}/report.html">{html.escape(folder)}</a>' \
+            if (path.parent / "report.html").exists() else html.escape(folder)
+        acc = ens["metrics"]["acc"] if ens.get("metrics") else float("nan")
+        cells = [link, html.escape(data["source"]), str(data["shape"][0]), str(data["n_clusters"]),
+                 html.escape(record["grid"]["name"]), str(record["grid"]["combos"]),
+                 html.escape(record["args"].get("rank_by", "silhouette")),
+                 f"{record['timings_s']['total']:.0f}", _cell(acc),
+                 html.escape(ens["members"][0]["combo"] if ens["members"] else "")]
+        rows.append("<tr>" + "".join(f'<td class="{"text" if i in (0, 1, 4, 6, 9) else ""}">{c}</td>'
+                                     for i, c in enumerate(cells)) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in ("run", "data", "images", "k", "grid", "combos", "ranked by",
+                                             "seconds", "ensemble ACC", "top combo"))
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>bench runs</title><style>{STYLE}"
+            f"</style></head><body><h1>bench runs in {html.escape(str(out))}</h1><p>{len(rows)} runs, newest "
+            f"first; ensemble ACC only where ground truth was given.</p><table><tr>{head}</tr>{''.join(rows)}"
+            "</table></body></html>")
+    index = out / "index.html"
+    tmp = out / f".index.{os.getpid()}.tmp"
+    tmp.write_text(page)
+    os.replace(tmp, index)  # two runs finishing at once: one whole page wins, never half of each
+    return index

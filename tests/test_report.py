@@ -44,6 +44,7 @@ def test_report_is_self_contained_and_lists_the_leaderboard(finished_run):
     assert not re.search(r"(src|href)\s*=\s*[\"'](?!data:)", page)
     assert "http://" not in page and "https://" not in page
     assert page.count('src="data:image/png;base64,') == len(list(folder.glob("*.png")))
+    assert page.count('src="data:image/jpeg;base64,') == len(list(folder.glob("*.jpg"))) == 10
     for combo in pd.read_csv(folder / "leaderboard.csv")["combo"]:
         assert f">{combo}<" in page
 
@@ -68,6 +69,33 @@ def test_show_reads_a_run_from_before_the_warnings_column(finished_run, tmp_path
     board.drop(columns="warnings").to_csv(old / "leaderboard.csv", index=False)
     assert show_main([str(old)]) == 0
     assert printed[printed.index("Leaderboard"):printed.index("run summary")] in capsys.readouterr().out
+
+
+def test_show_compare_names_what_moved_between_two_runs(finished_run, tmp_path, capsys):
+    import shutil
+
+    import pandas as pd
+    folder, _ = finished_run
+    other = shutil.copytree(folder, tmp_path / "other")
+    board = pd.read_csv(other / "leaderboard.csv")
+    board.loc[[0, 1], "combo"] = board.loc[[1, 0], "combo"].to_numpy()  # the top two swapped
+    board.loc[2, "status"] = "cluster failed: ValueError: boom"
+    board = board[board["combo"] != board["combo"].iloc[-1]]  # the last combo gone
+    board.to_csv(other / "leaderboard.csv", index=False)
+    assert show_main(["--compare", str(folder), str(other)]) == 0
+    printed = capsys.readouterr().out
+    first, second = pd.read_csv(folder / "leaderboard.csv")["combo"].iloc[:2]
+    assert "3 of 11 shared combos changed rank or status" in printed
+    from bench.console import short_combo
+    assert short_combo(second) in printed and "2 -> 1" in printed and "1 -> 2" in printed
+    assert "ok -> cluster failed" in printed
+    assert f"only in {folder.name} (1): " in printed
+
+
+def test_index_lists_every_run_newest_first(finished_run):
+    folder, _ = finished_run
+    index = (folder.parent / "index.html").read_text()
+    assert f'href="{folder.name}/report.html"' in index and "1 runs" in index
 
 
 def test_show_refuses_a_folder_without_a_run(tmp_path, capsys):
