@@ -20,10 +20,9 @@ ENCODER_COLUMNS = [f"enc_{s}" for s in representation.SCORES]  # one value per e
 def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: np.ndarray | None = None,
           n_clusters: int = 2, seed: int = 0, rank_by: str = selection.DEFAULT_RANK,
           min_share: float = scoring.MIN_SHARE, cache=None) -> pd.DataFrame:
-    """The table ranked by `rank_by` (a ranking rule of `bench.selection`). With `images`, the extra
-    selection scores of `bench.selection` too, and with the run's `cache` also the cross-space
-    and representation scores (`bench.crossspace`, `bench.representation`). A degenerate
-    partition (`scoring.degenerate`,
+    """The table ranked by `rank_by` (a ranking rule of `bench.selection`). With `images`, the
+    extra selection scores of `bench.selection` too, and with the run's `cache` also the
+    cross-space and representation scores. A degenerate partition (`scoring.degenerate`,
     `min_share`) keeps its silhouette in view but is ranked below every working combo."""
     rows = []
     for o in outcomes:
@@ -56,27 +55,11 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
         if labels:
             table.loc[usable, "consensus"] = selection.consensus_nmi(
                 labels, table.loc[usable, "agreement"].to_numpy(), n_clusters)
-            rows, points = selection.reference_space(images, seed)
-            table.loc[usable, "ref_silhouette"] = selection.reference_silhouettes(rows, points, labels)
+            sample, points = selection.reference_space(images, seed)
+            table.loc[usable, "ref_silhouette"] = selection.reference_silhouettes(sample, points, labels)
     if images is not None and cache is not None:
         extra += ["cross_space", "encoder_silhouette", "encoder_agreement", *ENCODER_COLUMNS]
-        table[["cross_space", "encoder_silhouette", "encoder_agreement"]] = np.nan
-        # these depend only on cached stage results: kept in the cache too, so a warm rerun is quick
-        key = make_key(stage="crossspace", seed=seed, code=code_version(crossspace, selection),
-                       spaces=sorted({o.records["reduce"].key for o in outcomes if _ok(o, "reduce")}),
-                       combos=[o.records["cluster"].key for o, u in zip(outcomes, usable) if u])
-        table.loc[usable, ["cross_space", "encoder_silhouette"]] = np.array(cache.remember(
-            "crossspace", key, lambda: np.c_[crossspace.of_run(outcomes, usable, cache, seed=seed),
-                                             crossspace.in_encoder_space(outcomes, usable, cache, seed=seed)].tolist()),
-            float).reshape(-1, 2)
-        for encoder, rows in table[usable].groupby("encoder").groups.items():
-            table.loc[rows, "encoder_agreement"] = scoring.agreement([outcomes[i].labels for i in rows])
-        key = make_key(stage="represent", seed=seed, code=code_version(representation, models.simclr),
-                       encoders=sorted({o.records["encode"].key for o in outcomes if _ok(o, "encode")}))
-        by_encoder = cache.remember("represent", key,
-                                    lambda: representation.of_run(outcomes, images, cache, seed=seed))
-        for score, column in zip(representation.SCORES, ENCODER_COLUMNS):
-            table[column] = [by_encoder.get(e, {}).get(score, np.nan) for e in table["encoder"]]
+        _add_run_scores(table, outcomes, usable, images, cache, seed)
     if truth is not None:
         for name in ("acc", "nmi", "ari"):
             table[name] = np.nan
@@ -93,6 +76,28 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
              *TIME_COLUMNS, "status", "warnings", "encoder", "reducer", "clusterer", "stability",
              "prediction_strength", *extra]
     return table[order + [c for c in ("acc", "nmi", "ari") if c in table]]
+
+
+def _add_run_scores(table: pd.DataFrame, outcomes: list[Outcome], usable: np.ndarray, images: np.ndarray,
+                    cache, seed: int) -> None:
+    """The scores that compare each combo with the whole run (cross-space, encoder agreement)
+    and each encoder's (bench.representation). The costly ones depend only on cached stage
+    results, so they are kept in the cache too, under those stages' keys: a warm rerun is quick."""
+    table[["cross_space", "encoder_silhouette", "encoder_agreement"]] = np.nan
+    key = make_key(stage="crossspace", seed=seed, code=code_version(crossspace, selection),
+                   spaces=sorted({o.records["reduce"].key for o in outcomes if _ok(o, "reduce")}),
+                   combos=[o.records["cluster"].key for o, u in zip(outcomes, usable) if u])
+    spaces = cache.remember("crossspace", key, lambda: np.c_[
+        crossspace.of_run(outcomes, usable, cache, seed=seed),
+        crossspace.in_encoder_space(outcomes, usable, cache, seed=seed)].tolist())
+    table.loc[usable, ["cross_space", "encoder_silhouette"]] = np.array(spaces, float).reshape(-1, 2)
+    for members in table[usable].groupby("encoder").groups.values():
+        table.loc[members, "encoder_agreement"] = scoring.agreement([outcomes[i].labels for i in members])
+    key = make_key(stage="represent", seed=seed, code=code_version(representation, models.simclr),
+                   encoders=sorted({o.records["encode"].key for o in outcomes if _ok(o, "encode")}))
+    by_encoder = cache.remember("represent", key, lambda: representation.of_run(outcomes, images, cache, seed=seed))
+    for score, column in zip(representation.SCORES, ENCODER_COLUMNS):
+        table[column] = [by_encoder.get(e, {}).get(score, np.nan) for e in table["encoder"]]
 
 
 def _ok(outcome: Outcome, stage: str) -> bool:

@@ -174,7 +174,7 @@ def grid_heatmaps(table: pd.DataFrame, column: str, encoder_column: str | None =
     """For each clusterer, encoder x reducer coloured by `column` (the best over failed cells
     is blank), with each encoder's best over the whole grid, and its encoder score if any."""
     values = table[column].where(table["status"] == "ok")
-    low, high = float(np.nanmin(values)) if values.notna().any() else 0.0, float(np.nanmax(values)) if values.notna().any() else 1.0
+    low, high = (values.min(), values.max()) if values.notna().any() else (0.0, 1.0)
     encoders, reducers = list(dict.fromkeys(table["encoder"])), list(dict.fromkeys(table["reducer"]))
     best = values.groupby(table["encoder"]).max()
     parts = []
