@@ -117,17 +117,18 @@ def agreement_heatmap(folder: Path, names: list[str], label_sets: list[np.ndarra
     return _save(fig, folder / "agreement.png")
 
 
-def score_chart(folder: Path, table, limit: int = 25) -> Path:
-    """The leaderboard's combined scores (and ACC, when known) as bars."""
+def score_chart(folder: Path, table, column: str = "score", limit: int = 25) -> Path:
+    """The top of the leaderboard as bars of `column` (the label-free score the ranking uses
+    within its encoders), with ACC when known."""
     rows = table.head(limit)
     fig, ax = plt.subplots(figsize=(8, 1 + 0.3 * len(rows)))
     y = np.arange(len(rows))[::-1]
-    ax.barh(y, rows["score"].fillna(0), color=["tab:green" if s == "ok" else "lightgrey"
-                                               for s in rows["status"]], label="label-free score")
+    ax.barh(y, rows[column].fillna(0), color=["tab:green" if s == "ok" else "lightgrey"
+                                              for s in rows["status"]], label=f"{column} (label-free)")
     if "acc" in rows:
         ax.scatter(rows["acc"], y, color="black", marker="|", s=120, label="ACC (ground truth)", zorder=3)
     ax.set_yticks(y, [f"#{r} {c}" for r, c in zip(rows["rank"], rows["combo"])], fontsize=7)
-    ax.set_xlim(0, 1)
+    ax.set_xlim(min(0.0, float(rows[column].min())), 1)  # silhouette can be negative
     ax.legend(loc="lower right", fontsize=7)
     ax.set_title("leaderboard")
     return _save(fig, folder / "scores.png")

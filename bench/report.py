@@ -65,7 +65,7 @@ def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: l
     top = usable[:TOP_AGREEMENT]
     if len(top) > 1:
         pictures.append(plots.agreement_heatmap(folder, [o.combo.label for o in top], [o.labels for o in top]))
-    pictures.append(plots.score_chart(folder, table))
+    pictures.append(plots.score_chart(folder, table, split_rule(rank_by)[1]))
     return pictures
 
 
@@ -139,6 +139,7 @@ h2 { margin-top: 1.5em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; font-size: 12px; }
 th, td { border: 1px solid #ccc; padding: 2px 6px; text-align: right; white-space: nowrap; }
 td.text { text-align: left; }
+span.status { display: inline-block; max-width: 14em; overflow: hidden; text-overflow: ellipsis; vertical-align: bottom; }
 #boardwrap { max-height: 75vh; overflow: auto; border: 1px solid #ccc; }
 #board th { background: #eee; cursor: pointer; position: sticky; top: 0; z-index: 1; }
 #board tbody.failed tr { color: #999; background: #fafafa; }
@@ -196,17 +197,27 @@ def grid_heatmaps(table: pd.DataFrame, column: str, encoder_column: str | None =
     return f'<div class="heatmaps">{"".join(parts)}</div>'
 
 
-def _board(table: pd.DataFrame, members: set) -> str:
-    """The sortable, filterable leaderboard: working combos, then failed ones apart."""
-    columns = [c for c in table.columns if c != "warnings"]
+def _board_cell(column: str, value) -> str:
+    if column.endswith("_s") and isinstance(value, float):  # seconds: a tenth is enough
+        return f"<td>{'' if math.isnan(value) else f'{value:.1f}'}</td>"
+    if column == "status":  # a long reason in one short cell, whole on hover
+        return f'<td class="text" title="{html.escape(str(value))}"><span class="status">{_cell(value)}</span></td>'
+    return f'<td class="{"text" if isinstance(value, str) else ""}">{_cell(value)}</td>'
+
+
+def _board(table: pd.DataFrame, members: set, rank_by: str) -> str:
+    """The sortable, filterable leaderboard: working combos, then failed ones apart; first the
+    columns the ranking uses, then ACC (with ground truth), then the rest."""
+    from bench.selection import split_rule
+    first = ["rank", "combo", *filter(None, split_rule(rank_by)), "acc", "nmi", "ari", "clusters", "status"]
+    columns = [c for c in dict.fromkeys(first + list(table.columns)) if c in table and c != "warnings"]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     bodies = {"ok": [], "failed": []}
     for row in table.to_dict("records"):
         part = "ok" if row["status"] == "ok" else "failed"
         css = "member" if row["combo"] in members else ""
         data = " ".join(f'data-{k}="{html.escape(str(row[k]))}"' for k in ("combo", "encoder", "reducer", "clusterer"))
-        cells = "".join(f'<td class="{"text" if isinstance(row[c], str) else ""}">{_cell(row[c])}</td>'
-                        for c in columns)
+        cells = "".join(_board_cell(c, row[c]) for c in columns)
         bodies[part].append(f'<tr class="{css}" {data} data-status="{part}">{cells}</tr>')
     apart = (f'<tr class="apart"><td colspan="{len(columns)}">failed or degenerate combos '
              f'({len(bodies["failed"])}): never ranked above a working one, never voted</td></tr>'
@@ -247,7 +258,7 @@ def write_html(folder: Path, record: dict, table: pd.DataFrame, pictures: list[P
         f"<h2>Grid at a glance</h2><p>Best {html.escape(partition)} of each encoder x reducer, per "
         f"clusterer{' (encoder score in brackets)' if encoder_column else ''}; failed combos blank.</p>{grid}",
         f"<h2>Leaderboard</h2><p>Ranked by {html.escape(rank_by)} (label-free); ensemble members "
-        f"green. Click a heading to sort, choose above to filter.</p>{_board(table, members)}",
+        f"green. Click a heading to sort, choose above to filter.</p>{_board(table, members, rank_by)}",
     ]
     if "audit.png" in by_name:
         sections.append(f"<h2>Selection audit</h2>{_image(by_name['audit.png'])}")

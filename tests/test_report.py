@@ -49,6 +49,18 @@ def test_report_is_self_contained_and_lists_the_leaderboard(finished_run):
         assert f">{combo}<" in page
 
 
+def test_board_leads_with_the_ranking_columns_then_acc(finished_run):
+    folder, _ = finished_run
+    page = (folder / "report.html").read_text()
+    board = page[page.index('<table id="board">'):]
+    headings = re.findall(r"<th>([^<]*)</th>", board[:board.index("</thead>")])
+    assert headings[:5] == ["rank", "combo", "enc_augmentation", "encoder_agreement", "acc"]
+    assert "warnings" not in headings and len(headings) == len(set(headings))
+    first_row = board[board.index('<tbody class="ok">'):].split("</tr>")[0]
+    cells = re.findall(r"<td[^>]*>(?:<span[^>]*>)?([^<]*)", first_row)
+    assert len(cells) == len(headings) and re.fullmatch(r"\d+\.\d", cells[headings.index("encode_s")])
+
+
 def test_show_reprints_the_leaderboard(finished_run, capsys):
     folder, printed = finished_run
     assert show_main([str(folder)]) == 0
