@@ -54,6 +54,8 @@ def built_tables(args):
             ran = time.perf_counter() - started
             for view in VIEWS:
                 subset = [o for o in outcomes if view == "full" or not MODELS.get(o.combo.encoder.name).pretrained]
+                if not subset:  # a grid of pretrained encoders only
+                    continue
                 started = time.perf_counter()
                 table = leaderboard.build(subset, data.y, images=data.x, n_clusters=k, seed=seed, cache=cache)
                 labels = {o.combo.label: o.labels for o in subset if o.labels is not None}
