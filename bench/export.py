@@ -19,7 +19,7 @@ from bench.errors import UserError
 def check_writable(folder: Path, what: str = "output folder") -> None:
     """`folder` exists (made if needed) and can be written, or one UserError naming it."""
     if folder.exists() and not folder.is_dir():
-        raise UserError(f"{folder}: is a file, not a folder; give a folder for the {what}")
+        raise UserError(f"{folder}: is a file, not a folder (given as the {what})")
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as e:
