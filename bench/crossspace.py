@@ -68,7 +68,7 @@ def cross_space(spaces: list[np.ndarray], label_sets: list[np.ndarray], *, seed:
 
 def of_run(outcomes: list, usable: np.ndarray, cache, *, seed: int = 0) -> np.ndarray:
     """The cross-space score of each usable outcome, in every embedding space of the run."""
-    keys = sorted({o.records["reduce"].key for o in outcomes if "reduce" in o.records and o.records["reduce"].ok})
+    keys = sorted({o.ok_key("reduce") for o in outcomes} - {None})
     spaces = [cache.load("reduce", key)[0]["x"] for key in keys]
     labels = [o.labels for o, u in zip(outcomes, usable) if u]
     if not labels or not spaces:

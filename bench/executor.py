@@ -46,6 +46,11 @@ class Outcome:
         """The library warnings of its stages, each once, as "stage: Category: message"."""
         return list(dict.fromkeys(f"{stage}: {w}" for stage, r in self.records.items() for w in r.warnings))
 
+    def ok_key(self, stage: str) -> str | None:
+        """The cache key of `stage`'s result, or None when that stage did not run or failed."""
+        record = self.records.get(stage)
+        return record.key if record is not None and record.ok else None
+
     @property
     def status(self) -> str:
         for stage in ("encode", "reduce", "cluster"):

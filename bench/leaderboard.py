@@ -85,7 +85,7 @@ def _add_run_scores(table: pd.DataFrame, outcomes: list[Outcome], usable: np.nda
     results, so they are kept in the cache too, under those stages' keys: a warm rerun is quick."""
     table[["cross_space", "encoder_silhouette", "encoder_agreement"]] = np.nan
     key = make_key(stage="crossspace", seed=seed, code=code_version(crossspace, selection),
-                   spaces=sorted({o.records["reduce"].key for o in outcomes if _ok(o, "reduce")}),
+                   spaces=sorted({o.ok_key("reduce") for o in outcomes} - {None}),
                    combos=[o.records["cluster"].key for o, u in zip(outcomes, usable) if u])
     spaces = cache.remember("crossspace", key, lambda: np.c_[
         crossspace.of_run(outcomes, usable, cache, seed=seed),
@@ -94,14 +94,10 @@ def _add_run_scores(table: pd.DataFrame, outcomes: list[Outcome], usable: np.nda
     for members in table[usable].groupby("encoder").groups.values():
         table.loc[members, "encoder_agreement"] = scoring.agreement([outcomes[i].labels for i in members])
     key = make_key(stage="represent", seed=seed, code=code_version(representation, models.simclr),
-                   encoders=sorted({o.records["encode"].key for o in outcomes if _ok(o, "encode")}))
+                   encoders=sorted({o.ok_key("encode") for o in outcomes} - {None}))
     by_encoder = cache.remember("represent", key, lambda: representation.of_run(outcomes, images, cache, seed=seed))
     for score, column in zip(representation.SCORES, ENCODER_COLUMNS):
         table[column] = [by_encoder.get(e, {}).get(score, np.nan) for e in table["encoder"]]
-
-
-def _ok(outcome: Outcome, stage: str) -> bool:
-    return stage in outcome.records and outcome.records[stage].ok
 
 
 def outcome_order(table: pd.DataFrame, outcomes: list[Outcome]) -> list[Outcome]:

@@ -52,11 +52,11 @@ def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: l
                                         f"best combo: {best.combo.label}"))
     seen = set()
     for outcome in ranked:
-        record = outcome.records.get("encode")
-        if record is None or not record.ok or record.key in seen:
+        key = outcome.ok_key("encode")
+        if key is None or key in seen:
             continue
-        seen.add(record.key)
-        arrays, meta = cache.load("encode", record.key)
+        seen.add(key)
+        arrays, meta = cache.load("encode", key)
         originals = dataset.x[:8]
         reconstructions = _reconstruct(outcome.combo.encoder, arrays, originals)
         if meta["loss_history"]:

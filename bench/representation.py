@@ -99,9 +99,9 @@ def of_run(outcomes: list, images: np.ndarray, cache, *, seed: int = 0) -> dict:
     from models import create_encoder
     encoders = {}
     for o in outcomes:
-        record = o.records.get("encode")
-        if record is not None and record.ok:
-            encoders.setdefault(o.combo.encoder, record.key)
+        key = o.ok_key("encode")
+        if key is not None:
+            encoders.setdefault(o.combo.encoder, key)
     specs, models, latents = list(encoders), [], []
     for spec in specs:
         arrays, _ = cache.load("encode", encoders[spec])
