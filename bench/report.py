@@ -275,6 +275,10 @@ def write_html(folder: Path, record: dict, table: pd.DataFrame, pictures: list[P
     return path
 
 
+INDEX_COLUMNS = ("run", "data", "images", "k", "grid", "combos", "ranked by", "seconds", "ensemble ACC",
+                 "top combo")
+
+
 def write_index(out: Path) -> Path:
     """`out/index.html`: every finished run under `out`, newest first, each linked to its page."""
     import json
@@ -288,15 +292,14 @@ def write_index(out: Path) -> Path:
         link = f'<a href="{html.escape(folder)}/report.html">{html.escape(folder)}</a>' \
             if (path.parent / "report.html").exists() else html.escape(folder)
         acc = ens["metrics"]["acc"] if ens.get("metrics") else float("nan")
-        cells = [link, html.escape(data["source"]), str(data["shape"][0]), str(data["n_clusters"]),
-                 html.escape(record["grid"]["name"]), str(record["grid"]["combos"]),
-                 html.escape(record["args"].get("rank_by", "silhouette")),
-                 f"{record['timings_s']['total']:.0f}", _cell(acc),
-                 html.escape(ens["members"][0]["combo"] if ens["members"] else "")]
-        rows.append("<tr>" + "".join(f'<td class="{"text" if i in (0, 1, 4, 6, 9) else ""}">{c}</td>'
-                                     for i, c in enumerate(cells)) + "</tr>")
-    head = "".join(f"<th>{h}</th>" for h in ("run", "data", "images", "k", "grid", "combos", "ranked by",
-                                             "seconds", "ensemble ACC", "top combo"))
+        texts = {"run": link, "data": html.escape(data["source"]), "grid": html.escape(record["grid"]["name"]),
+                 "ranked by": html.escape(record["args"].get("rank_by", "silhouette")),
+                 "top combo": html.escape(ens["members"][0]["combo"] if ens["members"] else "")}
+        numbers = {"images": data["shape"][0], "k": data["n_clusters"], "combos": record["grid"]["combos"],
+                   "seconds": f"{record['timings_s']['total']:.0f}", "ensemble ACC": _cell(acc)}
+        rows.append("<tr>" + "".join(f'<td class="text">{texts[h]}</td>' if h in texts else f"<td>{numbers[h]}</td>"
+                                     for h in INDEX_COLUMNS) + "</tr>")
+    head = "".join(f"<th>{h}</th>" for h in INDEX_COLUMNS)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>bench runs</title><style>{STYLE}"
             f"</style></head><body><h1>bench runs in {html.escape(str(out))}</h1><p>{len(rows)} runs, newest "
             f"first; ensemble ACC only where ground truth was given.</p><table><tr>{head}</tr>{''.join(rows)}"
