@@ -68,17 +68,14 @@ def built_tables(args):
                 yield task, seed, view, table, labels
 
 
-# --- ranking rules: bench's own (bench.selection.RULES), each ordering the working combos ------
-
-RULES = {rule: (lambda ok, rule=rule: ok.loc[selection.order(ok, rule)]) for rule in selection.RULES}
-
-
 def evaluate(table, labels, k, seed):
-    """One row per rule: top-1 ACC, oracle ACC, regret, Spearman with ACC, ensemble ACC."""
+    """One row per ranking rule of bench (bench.selection.RULES), each ordering the working
+    combos: top-1 ACC, oracle ACC, regret, Spearman with ACC, ensemble ACC."""
     ok = table[table["status"] == "ok"]
     rows = []
-    for name, order in RULES.items():
-        ranked = order(ok).reset_index(drop=True).assign(rank=lambda t: np.arange(1, len(t) + 1))
+    for name in selection.RULES:
+        ranked = ok.loc[selection.order(ok, name)].reset_index(drop=True).assign(
+            rank=lambda t: np.arange(1, len(t) + 1))
         position = -ranked["rank"].to_numpy(float)  # the rule's order as a score
         defined = np.ptp(ranked["acc"]) > 0 and len(ranked) > 2
         rho = spearmanr(position, ranked["acc"]).statistic if defined else np.nan
