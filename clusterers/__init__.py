@@ -116,3 +116,6 @@ def hdbscan_(n_clusters: int = 2, min_cluster_size: int = 50, min_samples: int =
     # its spanning tree grows faster than N in many dimensions: 211 s at 60k images (whitened
     # PCA(50)), the slowest clusterer there; see benchmarks/sample_size.py for the bound
     return FitOnSample(HDBSCANClusterer(min_cluster_size, min_samples, noise), max_fit, seed)
+
+
+from clusterers import scan  # noqa: E402,F401  registers "scan" (torch; its own module)

@@ -1,0 +1,129 @@
+"""SCAN's clustering step on a fixed embedding (Van Gansbeke et al. 2020, "SCAN: Learning to
+Classify Images without Labels"): mine each point's nearest neighbours, then train a softmax
+head so that a point and its neighbours get the same cluster, with an entropy term that keeps
+the clusters from collapsing into one. Several heads train side by side and the one with the
+lowest loss labels the points, as in the paper. The paper's backbone fine-tuning and
+self-labelling need image augmentations, which a clusterer never sees: this is its head alone,
+as TEMI (Adaloglou et al. 2023) trains one on frozen features.
+"""
+
+from numbers import Integral, Real
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import normalize
+from sklearn.utils._param_validation import Interval
+
+from clusterers import CLUSTERERS
+
+EXACT_NEIGHBOURS = 20_000  # above this many points the neighbours are approximate (NN-descent)
+
+
+def nearest_neighbours(x: np.ndarray, k: int, seed: int) -> np.ndarray:
+    """(N, k) indices of each row's k nearest other rows by cosine (rows are L2-normalised)."""
+    k = min(k, len(x) - 1)
+    if len(x) <= EXACT_NEIGHBOURS:
+        found = NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x, return_distance=False)
+    else:  # exact search is N^2: pynndescent (UMAP's own) finds them in about N log N
+        from pynndescent import NNDescent
+        found = NNDescent(x, n_neighbors=k + 1, random_state=seed, n_jobs=1).neighbor_graph[0]
+    # a point is usually its own first neighbour, but duplicates may come first: drop itself wherever
+    others = found != np.arange(len(x))[:, None]
+    others[others.all(axis=1), -1] = False
+    return found[others].reshape(len(x), k)
+
+
+def scan_loss(p_anchor, p_neighbour, entropy_weight: float):
+    """Neighbours agree (-log of their dot product), clusters stay used (entropy of the mean)."""
+    import torch
+    consistency = -torch.log((p_anchor * p_neighbour).sum(dim=1).clamp_min(1e-7)).mean()
+    mean = p_anchor.mean(dim=0)
+    entropy = -(mean * torch.log(mean.clamp_min(1e-7))).sum()
+    return consistency - entropy_weight * entropy
+
+
+def _head(dim: int, hidden: int, n_clusters: int, generator):
+    """A linear softmax head, or with `hidden` units one hidden layer (batch-normed, as SCAN's
+    MLP heads): on low-dimensional embeddings (2-50 dims) a linear head split along an
+    arbitrary direction in one seed and along the clusters in the next. Its weights are drawn
+    from `generator` as torch's default initialisation draws them (uniform within
+    1/sqrt(fan-in)), not from the global RNG, which other threads of a run share."""
+    import torch.nn as nn
+    from torch.nn.utils import skip_init  # nn.Linear would draw its own weights from the global RNG
+
+    def linear(a, b):
+        return skip_init(nn.Linear, a, b)
+    layers = [linear(dim, hidden), nn.BatchNorm1d(hidden), nn.ReLU(), linear(hidden, n_clusters)] \
+        if hidden else [linear(dim, n_clusters)]
+    head = nn.Sequential(*layers)
+    for layer in head:
+        if isinstance(layer, nn.Linear):
+            bound = layer.in_features ** -0.5
+            for p in (layer.weight, layer.bias):
+                p.data.uniform_(-bound, bound, generator=generator)
+    return head
+
+
+class SCANHead(ClusterMixin, BaseEstimator):
+    """`heads` softmax heads trained side by side for `epochs` passes over the points with the
+    SCAN loss on cosine neighbours; labels are the argmax of the head with the lowest loss."""
+
+    def __init__(self, n_clusters: int = 2, n_neighbors: int = 20, heads: int = 3, epochs: int = 50,
+                 hidden: int = 128, entropy_weight: float = 5.0, batch_size: int = 256, lr: float = 1e-3,
+                 seed: int = 0, device: str = "auto"):
+        self.n_clusters, self.n_neighbors, self.heads, self.epochs = n_clusters, n_neighbors, heads, epochs
+        self.hidden, self.entropy_weight, self.batch_size, self.lr = hidden, entropy_weight, batch_size, lr
+        self.seed, self.device = seed, device
+
+    def fit_predict(self, x, y=None):
+        import torch
+        from models.train import pick_device
+        device = pick_device() if self.device == "auto" else torch.device(self.device)
+        # cosine geometry about the centroid (a cluster at the origin keeps a direction), scaled
+        # by sqrt(dims) so the head's inputs have unit-sized coordinates
+        x = np.asarray(x, dtype=np.float32)
+        points = normalize(x - x.mean(axis=0)) * np.sqrt(x.shape[1])
+        neighbours = torch.from_numpy(nearest_neighbours(points, self.n_neighbors, self.seed)).to(device)
+        points = torch.from_numpy(points.astype(np.float32)).to(device)
+        generator = torch.Generator().manual_seed(self.seed)  # weights, batches, neighbour picks
+        heads = torch.nn.ModuleList(_head(points.shape[1], self.hidden, self.n_clusters, generator)
+                                    for _ in range(self.heads)).to(device)
+        optimizer = torch.optim.Adam(heads.parameters(), lr=self.lr, weight_decay=1e-4)
+        k = neighbours.shape[1]
+        heads.train()
+        for _ in range(self.epochs):
+            losses = torch.zeros(self.heads, device=device)
+            for rows in torch.randperm(len(points), generator=generator).split(self.batch_size):
+                if len(rows) < 2:  # batch norm needs two rows; a last single row waits a pass
+                    continue
+                pick = torch.randint(k, (len(rows),), generator=generator)
+                rows, pick = rows.to(device), pick.to(device)
+                anchor, neighbour = points[rows], points[neighbours[rows, pick]]
+                loss = torch.stack([scan_loss(head(anchor).softmax(1), head(neighbour).softmax(1),
+                                              self.entropy_weight) for head in heads])
+                optimizer.zero_grad()
+                loss.sum().backward()
+                optimizer.step()
+                losses += loss.detach() * len(rows)
+        best = heads[int(losses.argmin())]  # by the last pass's loss, as SCAN picks its head
+        best.eval()
+        with torch.no_grad():
+            self.labels_ = best(points).argmax(dim=1).cpu().numpy().astype(np.int64)
+        return self.labels_
+
+
+CLUSTERERS.constraints.update({
+    "n_neighbors": [Interval(Integral, 1, None, closed="left")],
+    "heads": [Interval(Integral, 1, None, closed="left")],
+    "epochs": [Interval(Integral, 1, None, closed="left")],
+    "hidden": [Interval(Integral, 0, None, closed="left")],
+    "entropy_weight": [Interval(Real, 0, None, closed="left")],
+})
+
+
+@CLUSTERERS.register("scan", cost=20, scales="50 passes over the points; neighbours approximate above 20000")
+def scan(n_clusters: int = 2, n_neighbors: int = 20, heads: int = 3, epochs: int = 50, hidden: int = 128,
+         entropy_weight: float = 5.0, seed: int = 0):
+    """SCAN clustering head (learned): a softmax head trained so that nearest neighbours agree."""
+    return SCANHead(n_clusters, n_neighbors, heads, epochs, hidden, entropy_weight, seed=seed)
