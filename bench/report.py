@@ -69,6 +69,35 @@ def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: l
     return pictures
 
 
+def pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: list, labels: np.ndarray,
+             cache: Cache, seed: int, members: list = (), rank_by: str = "silhouette") -> list[Path]:
+    """`draw_pictures`, or its files again from the cache when nothing they show changed: a
+    rerun whose stages all come from the cache would otherwise spend most of its time redrawing
+    the same pictures (11 of 19 s on 9000 images)."""
+    import hashlib
+    import sys
+
+    from bench.cache import code_version, make_key
+    digest = hashlib.sha256()
+    for part in (table.to_csv(index=False).encode(), np.ascontiguousarray(labels).tobytes()):
+        digest.update(part)
+    key = make_key(stage="pictures", data=dataset.fingerprint, shown=digest.hexdigest(), seed=seed,
+                   members=[int(row.rank) for row, _ in members], rank_by=rank_by,
+                   outcomes=[o.ok_key("cluster") for o in ranked],
+                   code=code_version(plots, sys.modules[__name__]))
+    cached = cache.load("pictures", key)
+    if cached is not None:
+        arrays, meta = cached
+        paths = [folder / name for name in meta["names"]]
+        for path in paths:
+            path.write_bytes(arrays[path.name].tobytes())
+        return paths
+    paths = draw_pictures(folder, dataset, table, ranked, labels, cache, seed, members, rank_by)
+    cache.save("pictures", key, {p.name: np.frombuffer(p.read_bytes(), np.uint8) for p in paths},
+               {"names": [p.name for p in paths]})
+    return paths
+
+
 def _cell(value) -> str:
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.4f}"

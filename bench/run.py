@@ -233,7 +233,7 @@ def run(args, console) -> int:
         folder.write_table("leaderboard.csv", table)
         if not args.no_plots:
             report_started = time.perf_counter()
-            pictures = report.draw_pictures(folder.staging, dataset, table, ranked, labels, cache, args.seed,
+            pictures = report.pictures(folder.staging, dataset, table, ranked, labels, cache, args.seed,
                                             members, args.rank_by)
             record["timings_s"]["report"] = round(time.perf_counter() - report_started, 3)
         record["timings_s"]["total"] = round(time.perf_counter() - started, 3)

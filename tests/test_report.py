@@ -131,3 +131,21 @@ def test_no_plots_skips_pictures(digits_npz, run_cli, tmp_path):
 def test_quiet_prints_nothing(digits_npz, run_cli):
     code, out, err = run_cli("--data", digits_npz, "--grid", "seed", "--epochs", "1", "--no-plots", "--quiet")
     assert code == 0 and out == "" and err == ""
+
+
+def test_a_rerun_from_cache_reuses_the_pictures_and_a_changed_run_redraws(digits_npz, run_cli, tmp_path,
+                                                                          monkeypatch):
+    from bench import report
+    drawn = []
+    real = report.draw_pictures
+    monkeypatch.setattr(report, "draw_pictures", lambda *a, **kw: drawn.append(1) or real(*a, **kw))
+    args = ["--data", digits_npz, "--grid", "seed", "--epochs", "1", "--quiet"]
+    for extra in ([], [], ["--rank-by", "silhouette"]):  # cold, warm, then another ranking of the same stages
+        code, _, err = run_cli(*args, *extra)
+        assert code == 0, err
+    first, second, third = run_dirs(tmp_path / "results")
+    assert len(drawn) == 2  # the warm rerun drew nothing
+    pictures = sorted(p.name for p in first.iterdir() if p.suffix in (".png", ".jpg"))
+    assert pictures and pictures == sorted(p.name for p in second.iterdir() if p.suffix in (".png", ".jpg"))
+    assert all((first / name).read_bytes() == (second / name).read_bytes() for name in pictures)
+    assert (third / "report.html").exists()
