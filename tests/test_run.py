@@ -75,10 +75,14 @@ def test_a_changed_parameter_recomputes_only_what_depends_on_it(digits_npz, run_
 
 
 def test_results_do_not_depend_on_jobs(digits_npz, run_cli, tmp_path):
+    grid = tmp_path / "quick_and_scan.toml"  # the quick grid, and the torch-trained clusterer
+    grid.write_text('encoders = [{name = "baseline", epochs = 2}, "pixels"]\nreducers = ["pca32", "pca50w"]\n'
+                    'clusterers = ["kmeans", "gmm", "ward", "scan"]\n')
     outputs = []
     for jobs, backend in ((1, "loky"), (2, "loky"), (2, "threading")):
         out = tmp_path / f"jobs{jobs}-{backend}"
-        code, printed, err = run_cli("--data", digits_npz, *QUICK, "--jobs", jobs, "--backend", backend, out=out)
+        code, printed, err = run_cli("--data", digits_npz, "--grid", grid, "--jobs", jobs, "--backend", backend,
+                                     out=out)
         assert code == 0, err
         # per-epoch training bars, fed from worker processes and threads too
         assert "train baseline(epochs=2)" in printed and "2/2" in printed and "loss 0." in printed
