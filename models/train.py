@@ -4,6 +4,9 @@ The data is moved to the device once and indexed with a seeded permutation per e
 same batches as the seed's shuffled DataLoader, without a Python loader in the hot loop.
 """
 
+import contextlib
+import signal
+import threading
 from typing import Callable
 
 import numpy as np
@@ -19,12 +22,36 @@ def pick_device(index: int = 0) -> torch.device:
     return torch.device("cpu")
 
 
+@contextlib.contextmanager
+def signals_held():
+    """SIGINT and SIGTERM held back until the block ends, then raised again. Building the first
+    optimizer makes torch import torch._dynamo (~2 s), and a stop signal whose handler raised
+    inside that import was swallowed by its import-time error handling: the run went on to the
+    end (1 in ~4 stops of an in-process run under load). Python runs signal handlers in the main
+    thread only, so only there is anything held (blocking the signal in the kernel would not do:
+    torch's own threads would take it)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    arrived = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: arrived.append(signum))
+                for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+        if arrived:
+            signal.raise_signal(arrived[0])
+
+
 def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
           on_epoch: Callable[[int, float], None] | None = None) -> list[float]:
     """Train `model` on `x` (already on the model's device). Returns the mean loss per epoch."""
     if model.epochs == 0 or not any(p.requires_grad for p in model.parameters()):
         return []
-    optimizer = torch.optim.Adam(model.parameters(), lr=model.lr)
+    with signals_held():
+        optimizer = torch.optim.Adam(model.parameters(), lr=model.lr)
     generator = torch.Generator().manual_seed(seed)  # batch order
     model.generator = torch.Generator(x.device).manual_seed(seed + 1)  # training noise
     history = []

@@ -112,3 +112,29 @@ def test_two_runs_sharing_a_cache_at_once(workdir, reference):
     folders = run_dirs(out)
     assert len(folders) == 2
     assert all(read(folder) == reference for folder in folders)
+
+
+def test_a_stop_signal_while_signals_are_held_arrives_when_the_hold_ends():
+    """The hold around building the first optimizer (torch imports torch._dynamo there, and a
+    signal landing in that import was swallowed): the signal must arrive, just after it."""
+    import os
+
+    from models.train import signals_held
+
+    class Arrived(Exception):
+        pass
+
+    def handler(signum, frame):
+        raise Arrived
+
+    previous = signal.signal(signal.SIGTERM, handler)
+    reached_end_of_block = False
+    try:
+        with pytest.raises(Arrived):
+            with signals_held():
+                os.kill(os.getpid(), signal.SIGTERM)
+                time.sleep(0.2)  # without the hold, the handler raises here
+                reached_end_of_block = True
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert reached_end_of_block
