@@ -78,7 +78,7 @@ class SCANHead(ClusterMixin, BaseEstimator):
 
     def fit_predict(self, x, y=None):
         import torch
-        from models.train import pick_device, signals_held
+        from models.train import adam, pick_device
         device = pick_device() if self.device == "auto" else torch.device(self.device)
         # cosine geometry about the centroid (a cluster at the origin keeps a direction), scaled
         # by sqrt(dims) so the head's inputs have unit-sized coordinates
@@ -89,8 +89,7 @@ class SCANHead(ClusterMixin, BaseEstimator):
         generator = torch.Generator().manual_seed(self.seed)  # weights, batches, neighbour picks
         heads = torch.nn.ModuleList(_head(points.shape[1], self.hidden, self.n_clusters, generator)
                                     for _ in range(self.heads)).to(device)
-        with signals_held():  # a first optimizer imports torch._dynamo (see signals_held)
-            optimizer = torch.optim.Adam(heads.parameters(), lr=self.lr, weight_decay=1e-4)
+        optimizer = adam(heads.parameters(), lr=self.lr, weight_decay=1e-4)
         k = neighbours.shape[1]
         heads.train()
         for _ in range(self.epochs):

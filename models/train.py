@@ -45,13 +45,19 @@ def signals_held():
             signal.raise_signal(arrived[0])
 
 
+def adam(params, **kwargs) -> torch.optim.Adam:
+    """`torch.optim.Adam(params, **kwargs)`, built with stop signals held (`signals_held`): every
+    optimizer of bench is made here, so none can be the one whose lazy import eats a Ctrl-C."""
+    with signals_held():
+        return torch.optim.Adam(params, **kwargs)
+
+
 def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
           on_epoch: Callable[[int, float], None] | None = None) -> list[float]:
     """Train `model` on `x` (already on the model's device). Returns the mean loss per epoch."""
     if model.epochs == 0 or not any(p.requires_grad for p in model.parameters()):
         return []
-    with signals_held():
-        optimizer = torch.optim.Adam(model.parameters(), lr=model.lr)
+    optimizer = adam(model.parameters(), lr=model.lr)
     generator = torch.Generator().manual_seed(seed)  # batch order
     model.generator = torch.Generator(x.device).manual_seed(seed + 1)  # training noise
     history = []
