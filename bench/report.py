@@ -75,7 +75,6 @@ def pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: list, 
     rerun whose stages all come from the cache would otherwise spend most of its time redrawing
     the same pictures (11 of 19 s on 9000 images)."""
     import hashlib
-    import sys
 
     from bench.cache import code_version, make_key
     digest = hashlib.sha256()
@@ -84,7 +83,7 @@ def pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: list, 
     key = make_key(stage="pictures", data=dataset.fingerprint, shown=digest.hexdigest(), seed=seed,
                    members=[int(row.rank) for row, _ in members], rank_by=rank_by,
                    outcomes=[o.ok_key("cluster") for o in ranked],
-                   code=code_version(plots, sys.modules[__name__]))
+                   code=code_version(plots, pictures))  # this file and plots.py
     cached = cache.load("pictures", key)
     if cached is not None:
         arrays, meta = cached
