@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from bench import jit
 from bench.cache import Cache
 from bench.grids import Spec
 
@@ -89,6 +90,7 @@ def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
         warnings.simplefilter("always")  # every stage's own, not once per worker process
         for hidden in (DeprecationWarning, PendingDeprecationWarning, ImportWarning, ResourceWarning):
             warnings.simplefilter("ignore", hidden)  # as Python hides them by default
+        warnings.filterwarnings("ignore", message=jit.UNCACHEABLE)
         try:
             with threadpool_limits(1):  # in a worker process; in this one, see single_threaded
                 arrays, meta = compute(cache)

@@ -15,6 +15,7 @@ from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import Interval
 
+from bench import jit
 from clusterers import CLUSTERERS
 
 EXACT_NEIGHBOURS = 20_000  # above this many points the neighbours are approximate (NN-descent)
@@ -27,6 +28,7 @@ def nearest_neighbours(x: np.ndarray, k: int, seed: int) -> np.ndarray:
         found = NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x, return_distance=False)
     else:  # exact search is N^2: pynndescent (UMAP's own) finds them in about N log N
         from pynndescent import NNDescent
+        jit.cache_compiled("pynndescent")
         found = NNDescent(x, n_neighbors=k + 1, random_state=seed, n_jobs=1).neighbor_graph[0]
     # a point is usually its own first neighbour, but duplicates may come first: drop itself wherever
     others = found != np.arange(len(x))[:, None]

@@ -15,6 +15,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils._param_validation import Interval
 
+from bench import jit
 from bench.registry import Registry
 
 # the parameters that no sklearn estimator checks for us (the rest are checked by sklearn)
@@ -94,6 +95,7 @@ def pca_umap(n_components: int = 10, n_neighbors: int = 15, min_dist: float = 0.
              pca_components: int = 50, seed: int = 0):
     """Standardize, PCA, then UMAP (min_dist 0 packs clusters tightly, as for clustering)."""
     from umap import UMAP  # imported here: numba compiles on import, seconds we spend only when used
+    jit.cache_compiled("umap", "pynndescent")
     return make_pipeline(StandardScaler(), PCA(pca_components, random_state=seed),
                          UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist,
                               random_state=seed, n_jobs=1))
