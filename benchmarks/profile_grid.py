@@ -2,7 +2,9 @@
 --jobs 1 and --jobs 2 (same results?), then warm; per stage and registry entry the compute
 seconds and peak memory, and each run's wall time, CPU time, cores used and peak memory.
 `--sizes` repeats a cold --jobs 2 run at other N (images drawn from CIFAR-10 train+test) so the
-growth of each stage's time and memory is visible."""
+growth of each stage's time and memory is visible. `--baseline REF` first runs the same cold
+grid with the code of git commit REF (a worktree, same interpreter and libraries), and prints
+its per-stage seconds and wall time beside the current code's."""
 
 import argparse
 import resource
@@ -33,19 +35,21 @@ parser.add_argument("--jobs", type=int, nargs="*", default=[1, 2],
                     help="cold runs to compare (none: only the --sizes runs)")
 parser.add_argument("--sizes", type=int, nargs="*", default=[], help="e.g. 9000 20000 60000")
 parser.add_argument("--size-grid", default=None, help="grid of the --sizes runs (default: --grid)")
+parser.add_argument("--baseline", metavar="REF", help="also a cold run of commit REF's code, side by side")
 args = parser.parse_args()
 work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
 
 
-def run(data, jobs, cache, label, grid):
-    """One bench run in a child process: (wall s, CPU s, peak RSS GiB of the main process, run
-    folder). Workers' peaks are in the cache entries (per task), as their exits are not waited for."""
+def run(data, jobs, cache, label, grid, code=ROOT):
+    """One bench run in a child process, of the code in `code`: (wall s, CPU s, peak RSS GiB of
+    the main process, run folder). Workers' peaks are in the cache entries (per task), as their
+    exits are not waited for."""
     out = work / label
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run([sys.executable, "-m", "bench.run", "--data", str(data), "--grid", grid,
                     "--jobs", str(jobs), "--cache", str(cache), "--out", str(out), "--quiet", "--no-plots"],
-                   check=True, cwd=ROOT)
+                   check=True, cwd=code)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -85,6 +89,12 @@ def subset(path, n, name):
 
 if args.jobs:
     data = subset(args.data, args.n, "subset.npy")
+    if args.baseline:
+        tree = work / "baseline-code"
+        subprocess.run(["git", "worktree", "add", "--detach", "-q", str(tree), args.baseline], check=True, cwd=ROOT)
+        grid = args.grid if not Path(args.grid).is_file() else str(Path(args.grid).resolve())
+        base = run(data, args.jobs[-1], work / "cache-baseline", "baseline", grid, code=tree)
+        subprocess.run(["git", "worktree", "remove", "--force", str(tree)], check=True, cwd=ROOT)
     cold = {jobs: run(data, jobs, work / f"cache{jobs}", f"jobs{jobs}", args.grid) for jobs in args.jobs}
     last = args.jobs[-1]
     warm = run(data, last, work / f"cache{last}", "warm", args.grid)
@@ -98,6 +108,14 @@ if args.jobs:
     for name, (wall, cpu, peak, _) in runs:
         print(f"{name:<16} {wall:>8.1f} {cpu:>8.1f} {cpu / wall:>6.2f} {peak:>9.2f}")
     print(f"warm / cold: {warm[0] / cold[last][0]:.1%}")
+    if args.baseline:
+        before = stage_table(base[3], work / "cache-baseline")[0].groupby(["stage", "entry"], sort=False).seconds.sum()
+        now = table.groupby(["stage", "entry"], sort=False).seconds.sum()
+        side = pd.DataFrame({f"{args.baseline} s": before, "now s": now})
+        side.loc[("all stages", ""), :] = side.sum()
+        print(f"\ncold --jobs {last}, compute seconds, baseline {args.baseline} beside the current code")
+        print(side.to_string(float_format="%.1f"))
+        print(f"wall: {base[0]:.1f} s before, {cold[last][0]:.1f} s now (x{base[0] / cold[last][0]:.2f})")
     first = args.jobs[0]
     if len(cold) > 1:
         print(f"jobs {last} vs jobs {first} throughput: x{cold[first][0] / cold[last][0]:.2f}; identical results: "
