@@ -253,13 +253,13 @@ class EpochBars:
         self.thread.start()
 
     def callback(self, spec: Spec):
-        """A picklable `on_epoch(epoch, loss)` for `spec`'s training, or None."""
+        """A picklable `on_epoch(epoch, loss, last)` for `spec`'s training, or None."""
         if not self.enabled:
             return None
         epochs = planned_epochs(spec.name, spec.kwargs)
         if not epochs:
             return None
-        self.tasks.append(self.progress.add_task(f"  train {spec.label[:20]}", total=epochs, loss=""))
+        self.tasks.append((self.progress.add_task(f"  train {spec.label[:20]}", total=epochs, loss=""), epochs))
         index = len(self.tasks) - 1
         if self.in_process:
             return functools.partial(self._update, index)
@@ -267,8 +267,11 @@ class EpochBars:
             self._start_queue()
         return functools.partial(_put, self.queue, index)
 
-    def _update(self, index: int, epoch: int, loss: float) -> None:
-        self.progress.update(self.tasks[index], completed=epoch + 1, loss=f"loss {loss:.4f}")
+    def _update(self, index: int, epoch: int, loss: float, last: bool) -> None:
+        task, planned = self.tasks[index]
+        stopped = last and epoch + 1 < planned  # a plateau stop: the bar ends where training did
+        self.progress.update(task, completed=epoch + 1, total=epoch + 1 if stopped else planned,
+                             loss=f"loss {loss:.4f}" + (f" (plateau stop, {planned} planned)" if stopped else ""))
 
     def _drain(self):
         while not self.stop.is_set():
@@ -286,8 +289,8 @@ class EpochBars:
             self.manager.shutdown()
 
 
-def _put(q, index: int, epoch: int, loss: float) -> None:
-    q.put((index, epoch, loss))
+def _put(q, index: int, epoch: int, loss: float, last: bool) -> None:
+    q.put((index, epoch, loss, last))
 
 
 KILLED = "worker process killed by the OS, also when run alone (out of memory?)"

@@ -133,9 +133,9 @@ def read_grid_file(path: Path) -> Grid:
     return Grid(table.get("name", path.stem), **lists)
 
 
-def override_epochs(grid: Grid, epochs: int) -> None:
-    """`--epochs`: set the epochs of every trainable encoder of `grid`."""
-    grid.encoders = [spec.with_params(epochs=epochs) if MODELS.get(spec.name).accepts("epochs")
+def override_training(grid: Grid, **params) -> None:
+    """`--epochs`, `--plateau`: set these training parameters on every trainable encoder of `grid`."""
+    grid.encoders = [spec.with_params(**params) if MODELS.get(spec.name).accepts("epochs")
                      else spec for spec in grid.encoders]
 
 

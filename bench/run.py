@@ -74,6 +74,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--grid", default="quick", help="named grid (seed, quick, full) or a .toml file")
     p.add_argument("--seed", type=_non_negative, default=0, help="seed for every stage; same seed, same results")
     p.add_argument("--epochs", type=_positive, help="override training epochs of every trainable encoder")
+    p.add_argument("--plateau", type=_fraction, help="stop every trainable encoder's training once "
+                   "two epochs in a row lower its loss by less than this fraction (epochs: the cap)")
     p.add_argument("--out", default="results", help="folder for run folders and the cache")
     p.add_argument("--cache", help="stage cache folder (default OUT/cache)")
     p.add_argument("--known-zeros", type=_non_negative, default=5,
@@ -137,7 +139,7 @@ def prepare(args):
     """Everything that can be wrong with the input, checked before any training."""
     from bench.data import load_dataset
     from bench.export import check_writable
-    from bench.grids import check_entries, drop_pretrained, override_epochs, resolve_grid
+    from bench.grids import check_entries, drop_pretrained, override_training, resolve_grid
 
     if args.backend not in BACKENDS:
         raise UserError(f"--backend {args.backend!r}: use {', '.join(BACKENDS)}")
@@ -146,8 +148,10 @@ def prepare(args):
     grid = resolve_grid(args.grid)
     if args.no_pretrained:
         drop_pretrained(grid)
-    if args.epochs is not None:
-        override_epochs(grid, args.epochs)
+    training = {name: value for name, value in (("epochs", args.epochs), ("plateau", args.plateau))
+                if value is not None}
+    if training:
+        override_training(grid, **training)
     dataset = load_dataset(args.data, args.labels)
     n = len(dataset.x)
     k = args.n_clusters or dataset.n_classes or 2

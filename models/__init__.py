@@ -19,6 +19,7 @@ MODELS = Registry("model", constraints={
     "epochs": [Interval(Integral, 0, None, closed="left")],
     "lr": [Interval(Real, 0, None, closed="neither")],
     "temperature": [Interval(Real, 0, None, closed="neither")],
+    "plateau": [Interval(Real, 0, 1, closed="both")],  # a fraction of the loss
     "resolution": [Interval(Integral, 32, None, closed="left")],  # EfficientNet's five halvings
     **dict.fromkeys(["batch_size", "width", "latent_channels", "latent_dim", "feature_dim", "bins",
                      "orientations", "cells"], _COUNT),

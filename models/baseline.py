@@ -33,6 +33,7 @@ class Baseline(Autoencoder):
 
 @MODELS.register("baseline", cost=25)
 def baseline(in_channels: int = 3, loss: str = "l1", epochs: int = 20, lr: float = 1e-3,
-             batch_size: int = 32) -> Baseline:
+             batch_size: int = 32, plateau: float = 0.0) -> Baseline:
     """Seed tutorial conv AE (2 conv / 2 deconv, latent 16x(H/4)x(W/4)), L1, 20 epochs."""
-    return Baseline(in_channels, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size)
+    return Baseline(in_channels, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size,
+                    plateau=plateau)

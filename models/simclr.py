@@ -69,7 +69,7 @@ class SimCLR(Autoencoder):
 
 @MODELS.register("simclr", cost=330)
 def simclr(in_channels: int = 3, width: int = 32, feature_dim: int = 128, temperature: float = 0.5,
-           epochs: int = 8, lr: float = 1e-3, batch_size: int = 256) -> SimCLR:
+           epochs: int = 8, lr: float = 1e-3, batch_size: int = 256, plateau: float = 0.0) -> SimCLR:
     """SimCLR-style small CNN (4 conv, 128-d), NT-Xent on 2 augmented views, 8 epochs."""
     return SimCLR(in_channels, width, feature_dim, temperature, epochs=epochs, lr=lr,
-                  batch_size=batch_size)
+                  batch_size=batch_size, plateau=plateau)

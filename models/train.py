@@ -52,9 +52,22 @@ def adam(params, **kwargs) -> torch.optim.Adam:
         return torch.optim.Adam(params, **kwargs)
 
 
+PATIENCE = 2  # epochs in a row without enough gain before a plateau stop
+
+
+def plateaued(history: list[float], plateau: float) -> bool:
+    """True when each of the last PATIENCE epochs lowered the best loss before it by less than
+    the fraction `plateau` (an epoch that raised the loss gained nothing). The losses alone
+    decide, so a seeded training stops at the same epoch every time."""
+    if plateau <= 0 or len(history) <= PATIENCE:
+        return False
+    return all(history[i] > (1 - plateau) * min(history[:i]) for i in range(len(history) - PATIENCE, len(history)))
+
+
 def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
-          on_epoch: Callable[[int, float], None] | None = None) -> list[float]:
-    """Train `model` on `x` (already on the model's device). Returns the mean loss per epoch."""
+          on_epoch: Callable[[int, float, bool], None] | None = None) -> list[float]:
+    """Train `model` on `x` (already on the model's device). Returns the mean loss per epoch:
+    `model.epochs` of them, or fewer after a plateau stop. `on_epoch(epoch, loss, last)` after each."""
     if model.epochs == 0 or not any(p.requires_grad for p in model.parameters()):
         return []
     optimizer = adam(model.parameters(), lr=model.lr)
@@ -72,8 +85,11 @@ def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
             optimizer.step()
             total += loss.detach() * len(batch)
         history.append(float(total) / len(x))  # one host sync per epoch, not per batch
+        stop = plateaued(history, model.plateau)
         if on_epoch:
-            on_epoch(epoch, history[-1])
+            on_epoch(epoch, history[-1], stop or epoch == model.epochs - 1)
+        if stop:
+            break
     return history
 
 
@@ -86,7 +102,7 @@ def encode(model: Autoencoder, x: torch.Tensor) -> np.ndarray:
 
 
 def fit_encoder(model: Autoencoder, images: np.ndarray, *, seed: int, device: torch.device,
-                on_epoch: Callable[[int, float], None] | None = None):
+                on_epoch: Callable[[int, float, bool], None] | None = None):
     """Train `model` on float32 NCHW `images`, then encode them: (latents, loss history)."""
     model = model.to(device)
     x = torch.from_numpy(images).to(device)

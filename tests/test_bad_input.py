@@ -147,7 +147,7 @@ flag_values = st.one_of(st.integers(-3, 60).map(str), st.text(string.printable, 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(flag=st.sampled_from(["--n-clusters", "--jobs", "--top-k", "--min-nmi", "--known-zeros", "--seed", "--epochs",
-                             "--backend", "--grid"]), value=flag_values)
+                             "--plateau", "--backend", "--grid"]), value=flag_values)
 def test_cli_flags_run_or_refuse_in_one_line(tmp_path, small_npy, run_cli, flag, value):
     grid = tmp_path / "pixels.toml"
     grid.write_text(PIXELS_ONLY)

@@ -1,3 +1,4 @@
+import io
 from pathlib import Path
 
 import numpy as np
@@ -187,3 +188,19 @@ def test_the_worker_pools_own_warnings_are_kept_not_printed(digits_npz, run_cli,
     [folder] = run_dirs(tmp_path / "results")
     run = json.loads((folder / "run.json").read_text())
     assert run["executor_warnings"] == ["UserWarning: A worker stopped while some jobs were given to the executor."]
+
+
+def test_a_plateau_stop_completes_its_training_bar():
+    from rich.console import Console
+    from rich.progress import Progress
+    progress = Progress(console=Console(file=io.StringIO()))
+    bars = EpochBars(progress, in_process=True, remote=False)
+    stopped = bars.callback(Spec("baseline", (("epochs", 10),)))
+    full = bars.callback(Spec("baseline", (("epochs", 2),)))
+    for epoch, last in ((0, False), (1, False), (2, True)):
+        stopped(epoch, 1.0, last)
+    full(0, 1.0, False)
+    full(1, 1.0, True)
+    [stopped_task, full_task] = progress.tasks
+    assert stopped_task.finished and stopped_task.total == 3 and "plateau" in stopped_task.fields["loss"]
+    assert full_task.finished and full_task.total == 2 and "plateau" not in full_task.fields["loss"]

@@ -2,7 +2,7 @@ import numpy as np
 import torch
 
 from models import MODELS
-from models.train import encode, fit_encoder, train
+from models.train import encode, fit_encoder, plateaued, train
 
 
 def test_baseline_matches_the_seed_table():
@@ -46,3 +46,27 @@ def test_encode_keeps_input_order_across_batches():
     model.encode_batch_size = 7
     x = torch.arange(50, dtype=torch.float32).reshape(50, 1, 1, 1)
     assert encode(model, x).ravel().tolist() == list(range(50))
+
+
+def test_plateau_rule():
+    assert not plateaued([1.0, 0.9, 0.8, 0.7], plateau=0.05)  # still falling by > 5 %
+    assert plateaued([1.0, 0.9, 0.89, 0.88], plateau=0.05)  # two epochs in a row < 5 %
+    assert not plateaued([1.0, 0.9, 0.89, 0.8], plateau=0.05)  # the last one gained again
+    assert plateaued([1.0, 0.8, 0.85, 0.81], plateau=0.05)  # worse than the best counts as no gain
+    assert not plateaued([1.0, 1.0, 1.0, 1.0], plateau=0.0)  # 0: never stops early
+
+
+def test_plateau_stop_ends_training_early_at_the_same_epoch_every_time():
+    x = torch.rand(256, 3, 16, 16) * 2 - 1
+    runs = []
+    for _ in range(2):
+        torch.manual_seed(0)
+        model = MODELS.create("baseline", epochs=30, plateau=0.05)
+        calls = []
+        history = train(model, x, seed=0, on_epoch=lambda *a: calls.append(a))
+        runs.append((history, encode(model, x)))
+    history, latent = runs[0]
+    assert 2 < len(history) < 30 and plateaued(history, 0.05)
+    assert not any(plateaued(history[:n], 0.05) for n in range(1, len(history)))  # the first plateau
+    assert [last for _, _, last in calls] == [False] * (len(history) - 1) + [True]
+    assert runs[1][0] == history and np.array_equal(runs[1][1], latent)  # seeded: same stop, same weights
