@@ -39,7 +39,9 @@ class Spec:
         return dict(self.params)
 
     def with_params(self, **extra) -> "Spec":
-        return Spec(self.name, tuple(sorted({**self.kwargs, **extra}.items())))
+        """The same entry with `extra` parameters set; a label the user gave it is kept."""
+        given = self.label != Spec(self.name, self.params).label
+        return Spec(self.name, tuple(sorted({**self.kwargs, **extra}.items())), self.label if given else "")
 
 
 @dataclass(frozen=True)

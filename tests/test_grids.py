@@ -81,4 +81,6 @@ def test_unknown_grid_name():
 def test_spec_labels_show_overrides():
     assert Spec("pca32").label == "pca32"
     assert Spec("pca32").with_params(whiten=True).label == "pca32(whiten=True)"
+    named = Spec("baseline", (("loss", "mse"),), "mse-ae").with_params(epochs=2)  # as --epochs does
+    assert named.label == "mse-ae" and named.kwargs == {"loss": "mse", "epochs": 2}
     assert set(NAMED_GRIDS) >= {"seed", "quick", "full"}
