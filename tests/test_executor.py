@@ -2,6 +2,8 @@ import io
 from pathlib import Path
 
 import numpy as np
+from rich.console import Console
+from rich.progress import Progress
 
 from bench import executor as executor_module
 from bench.cache import Cache
@@ -191,8 +193,6 @@ def test_the_worker_pools_own_warnings_are_kept_not_printed(digits_npz, run_cli,
 
 
 def test_a_plateau_stop_completes_its_training_bar():
-    from rich.console import Console
-    from rich.progress import Progress
     progress = Progress(console=Console(file=io.StringIO()))
     bars = EpochBars(progress, in_process=True, remote=False)
     stopped = bars.callback(Spec("baseline", (("epochs", 10),)))
