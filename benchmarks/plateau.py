@@ -42,26 +42,28 @@ def one(task, n, encoder, seed, plateaus):
         torch.manual_seed(seed)
         model = create_encoder(encoder, in_channels=data.x.shape[1], image_size=data.x.shape[2:])
         x = torch.from_numpy(np.array(data.x))
-        history, ends, snapshots = [], [], {}
-        start = time.perf_counter()
+        history, ends, snapshots = [], [], {}  # snapshots: plateau -> (latent, epochs trained)
+        start, paused = time.perf_counter(), [0.0]  # paused: time spent encoding snapshots
 
         def on_epoch(epoch, loss, last):
             history.append(loss)
-            ends.append(time.perf_counter() - start - sum(s for _, s in snapshots.values()))
+            ends.append(time.perf_counter() - start - paused[0])
             for f in plateaus:
                 if f not in snapshots and plateaued(history, f):
                     t = time.perf_counter()
-                    latent = encode(model, x)
+                    snapshots[f] = (encode(model, x), len(history))
                     model.train()  # encode switched to eval; the training goes on exactly as before
-                    snapshots[f] = (latent, time.perf_counter() - t)
+                    paused[0] += time.perf_counter() - t
         train(model, x, seed=seed, on_epoch=on_epoch)
         rows = [{"plateau": 0.0, "epochs": len(history), "train_s": ends[-1],
                  "acc": best_acc(encode(model, x), data.y, seed)}]
         for f in plateaus:
-            latent = snapshots[f][0] if f in snapshots else None  # never plateaued: the full run
-            epochs = next((i + 1 for i in range(len(history)) if plateaued(history[:i + 1], f)), len(history))
-            rows.append({"plateau": f, "epochs": epochs, "train_s": ends[epochs - 1],
-                         "acc": rows[0]["acc"] if latent is None else best_acc(latent, data.y, seed)})
+            if f in snapshots:
+                latent, epochs = snapshots[f]
+                acc = best_acc(latent, data.y, seed)
+            else:  # never plateaued: the full run
+                epochs, acc = len(history), rows[0]["acc"]
+            rows.append({"plateau": f, "epochs": epochs, "train_s": ends[epochs - 1], "acc": acc})
         return [{"task": task, "encoder": encoder, "seed": seed, **row} for row in rows]
 
 
