@@ -132,6 +132,21 @@ def test_pretrained_entries_load_offline(monkeypatch, name, blocks):
     assert MODELS.get(name).pretrained
 
 
+def test_pretrained_encoder_folds_its_batch_norms_without_changing_the_features(monkeypatch):
+    if MODELS.get("effnet").missing:
+        pytest.skip("the 'pretrained' extra is not installed")
+    import models.pretrained
+    folded = create_encoder("effnet", in_channels=3, resolution=64)
+    monkeypatch.setattr(models.pretrained, "_fold_batch_norms", lambda net: None)
+    plain = create_encoder("effnet", in_channels=3, resolution=64).eval()
+    batch_norms = [m for m in plain.modules() if isinstance(m, torch.nn.BatchNorm2d)]
+    assert len(batch_norms) == 49 and not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
+    x = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        expected, got = plain(x)[0], folded(x)[0]
+    assert torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
 @pytest.mark.parametrize("name, estimator, params", [
     ("ward", "sklearn.cluster.AgglomerativeClustering", {}),
     ("spectral", "sklearn.cluster.SpectralClustering", {}), ("birch", "sklearn.cluster.Birch", {}),
