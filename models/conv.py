@@ -31,7 +31,7 @@ class ConvAE(Autoencoder):
 
 @MODELS.register("conv", cost=60)
 def conv(in_channels: int = 3, width: int = 32, latent_channels: int = 32, loss: str = "mse",
-         epochs: int = 15, lr: float = 1e-3, batch_size: int = 64, plateau: float = 0.01) -> ConvAE:
-    """Deeper conv AE, BatchNorm + ReLU, latent 32x(H/4)x(W/4); MSE, up to 15 epochs (plateau 1 %)."""
+         epochs: int = 15, lr: float = 1e-3, batch_size: int = 64, plateau: float = 0.02) -> ConvAE:
+    """Deeper conv AE, BatchNorm + ReLU, latent 32x(H/4)x(W/4); MSE, up to 15 epochs (plateau 2 %)."""
     return ConvAE(in_channels, width, latent_channels, loss=loss, epochs=epochs, lr=lr,
                   batch_size=batch_size, plateau=plateau)

@@ -20,7 +20,7 @@ class DenoisingAE(ConvAE):
 
 @MODELS.register("denoise", cost=60)
 def denoise(in_channels: int = 3, noise: float = 0.2, loss: str = "mse", epochs: int = 15,
-            lr: float = 1e-3, batch_size: int = 64, plateau: float = 0.01) -> DenoisingAE:
+            lr: float = 1e-3, batch_size: int = 64, plateau: float = 0.02) -> DenoisingAE:
     """Denoising conv AE (Gaussian noise 0.2 on inputs), MSE to the clean image, up to 15 epochs."""
     return DenoisingAE(in_channels, noise, loss=loss, epochs=epochs, lr=lr, batch_size=batch_size,
                        plateau=plateau)

@@ -33,7 +33,7 @@ class DenseAE(Autoencoder):
 @MODELS.register("dense", cost=60)
 def dense(in_channels: int = 3, image_size=(32, 32), latent_dim: int = 128, width: int = 32,
           loss: str = "mse", epochs: int = 15, lr: float = 1e-3, batch_size: int = 64,
-          plateau: float = 0.01) -> DenseAE:
+          plateau: float = 0.02) -> DenseAE:
     """Conv AE with a dense bottleneck of 128; MSE, up to 15 epochs."""
     return DenseAE(in_channels, image_size, latent_dim, width, loss=loss, epochs=epochs, lr=lr,
                    batch_size=batch_size, plateau=plateau)
