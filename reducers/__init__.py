@@ -24,6 +24,8 @@ REDUCERS = Registry("reducer", constraints={
     "max_fit": [Interval(Integral, 2, None, closed="left")],
     "perplexity": [Interval(Real, 0, None, closed="neither")],
     "theta": [Interval(Real, 0, None, closed="left")],
+    "n_iter": [Interval(Integral, 1, None, closed="left")],
+    "n_epochs": [Interval(Integral, 1, None, closed="left")],
     "n_neighbors": [Interval(Integral, 2, None, closed="left")],
     "min_dist": [Interval(Real, 0, None, closed="left")],
 })
@@ -66,8 +68,10 @@ class OpenTSNE(TransformerMixin, BaseEstimator):
     Side by side with sklearn's Barnes-Hut on the same 9000x50 embedding it was 2.8x (2-D) and
     3x (3-D) faster with the same KMeans ACC (benchmarks in the README)."""
 
-    def __init__(self, n_components: int = 2, perplexity: float = 30.0, theta: float = 0.8, seed: int = 0):
-        self.n_components, self.perplexity, self.theta, self.seed = n_components, perplexity, theta, seed
+    def __init__(self, n_components: int = 2, perplexity: float = 30.0, theta: float = 0.8, n_iter: int = 250,
+                 seed: int = 0):
+        self.n_components, self.perplexity, self.theta, self.n_iter, self.seed = (
+            n_components, perplexity, theta, n_iter, seed)
 
     def fit(self, x, y=None):  # sklearn pipelines ask for it; t-SNE only embeds what it fits
         self.fit_transform(x)
@@ -78,27 +82,32 @@ class OpenTSNE(TransformerMixin, BaseEstimator):
         method = "fft" if self.n_components <= 2 else "bh"
         perplexity = min(self.perplexity, (len(x) - 1) / 3)  # small inputs: what the data allows
         embedding = FastTSNE(self.n_components, perplexity=perplexity, negative_gradient_method=method,
-                             theta=self.theta, n_jobs=1, random_state=self.seed).fit(np.asarray(x, dtype=np.float64))
+                             theta=self.theta, n_iter=self.n_iter, n_jobs=1,
+                             random_state=self.seed).fit(np.asarray(x, dtype=np.float64))
         return np.asarray(embedding)
 
 
 def pca_tsne(n_components: int = 2, pca_components: int = 50, perplexity: float = 30.0,
-             theta: float = 0.8, seed: int = 0):
+             theta: float = 0.8, n_iter: int = 250, seed: int = 0):
     """Standardize, PCA, then t-SNE (openTSNE) to 2-3 dims."""
     # theta: Barnes-Hut's coarseness (3-D only; the 2-D FFT gradient ignores it). 0.8 instead of
-    # openTSNE's 0.5 took a 9000-image 3-D map from 60 to 35 s with the same KMeans ACC
+    # openTSNE's 0.5 took a 9000-image 3-D map from 60 to 35 s with the same KMeans ACC.
+    # n_iter: iterations after the 250 of early exaggeration (openTSNE's default 500); the
+    # clusters are formed by then, the rest refines distances within them (README: #13)
     return make_pipeline(StandardScaler(), PCA(pca_components, random_state=seed),
-                         OpenTSNE(n_components, perplexity, theta, seed))
+                         OpenTSNE(n_components, perplexity, theta, n_iter, seed))
 
 
 def pca_umap(n_components: int = 10, n_neighbors: int = 15, min_dist: float = 0.0,
-             pca_components: int = 50, seed: int = 0):
+             pca_components: int = 50, n_epochs: int = 200, seed: int = 0):
     """Standardize, PCA, then UMAP (min_dist 0 packs clusters tightly, as for clustering)."""
+    # n_epochs: UMAP's own choice from 10000 points up; below it UMAP takes 500, which made a
+    # 9000-image layout twice as slow for the same KMeans ACC (README: #13)
     from umap import UMAP  # imported here: numba compiles on import, seconds we spend only when used
     jit.cache_compiled("umap", "pynndescent")
     return make_pipeline(StandardScaler(), PCA(pca_components, random_state=seed),
                          UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist,
-                              random_state=seed, n_jobs=1))
+                              n_epochs=n_epochs, random_state=seed, n_jobs=1))
 
 
 def identity(seed: int = 0):
@@ -114,8 +123,8 @@ REDUCERS.register("svd50", svd, n_components=50, cost=1, summary="truncated SVD(
 REDUCERS.register("kpca32", kernel_pca, n_components=32, cost=5,
                   scales="kernel fit on 2000 seeded rows, all rows projected",
                   summary="standardize -> PCA(50) -> RBF kernel PCA(32)")
-REDUCERS.register("tsne2", pca_tsne, n_components=2, cost=40, scales=TSNE_SCALES, summary="standardize -> PCA(50) -> t-SNE(2)")
-REDUCERS.register("tsne3", pca_tsne, n_components=3, cost=120, scales=TSNE_SCALES, summary="standardize -> PCA(50) -> t-SNE(3)")
-REDUCERS.register("umap2", pca_umap, n_components=2, cost=20, summary="standardize -> PCA(50) -> UMAP(2)")
-REDUCERS.register("umap10", pca_umap, n_components=10, cost=20, summary="standardize -> PCA(50) -> UMAP(10)")
+REDUCERS.register("tsne2", pca_tsne, n_components=2, cost=15, scales=TSNE_SCALES, summary="standardize -> PCA(50) -> t-SNE(2)")
+REDUCERS.register("tsne3", pca_tsne, n_components=3, cost=40, scales=TSNE_SCALES, summary="standardize -> PCA(50) -> t-SNE(3)")
+REDUCERS.register("umap2", pca_umap, n_components=2, cost=8, summary="standardize -> PCA(50) -> UMAP(2)")
+REDUCERS.register("umap10", pca_umap, n_components=10, cost=8, summary="standardize -> PCA(50) -> UMAP(10)")
 REDUCERS.register("identity", identity, cost=0.1)
