@@ -71,7 +71,7 @@ class SCANHead(ClusterMixin, BaseEstimator):
     """`heads` softmax heads trained side by side for `epochs` passes over the points with the
     SCAN loss on cosine neighbours; labels are the argmax of the head with the lowest loss."""
 
-    def __init__(self, n_clusters: int = 2, n_neighbors: int = 20, heads: int = 3, epochs: int = 50,
+    def __init__(self, n_clusters: int = 2, n_neighbors: int = 20, heads: int = 3, epochs: int = 30,
                  hidden: int = 128, entropy_weight: float = 5.0, batch_size: int = 256, lr: float = 1e-3,
                  seed: int = 0, device: str = "auto"):
         self.n_clusters, self.n_neighbors, self.heads, self.epochs = n_clusters, n_neighbors, heads, epochs
@@ -124,8 +124,10 @@ CLUSTERERS.constraints.update({
 })
 
 
-@CLUSTERERS.register("scan", cost=20, scales="50 passes over the points; neighbours approximate above 20000")
-def scan(n_clusters: int = 2, n_neighbors: int = 20, heads: int = 3, epochs: int = 50, hidden: int = 128,
+@CLUSTERERS.register("scan", cost=20, scales="30 passes over the points; neighbours approximate above 20000")
+def scan(n_clusters: int = 2, n_neighbors: int = 20, heads: int = 3, epochs: int = 30, hidden: int = 128,
          entropy_weight: float = 5.0, seed: int = 0):
     """SCAN clustering head (learned): a softmax head trained so that nearest neighbours agree."""
+    # 30 passes instead of 50: 45 % less time, ACC within 0.01 on EfficientNet features of both
+    # shared tasks (README: #13)
     return SCANHead(n_clusters, n_neighbors, heads, epochs, hidden, entropy_weight, seed=seed)
