@@ -37,6 +37,22 @@ def test_head_separates_blobs_in_many_dimensions_and_is_seeded():
     assert torch.equal(torch.get_rng_state(), state)  # drew nothing from the RNG other threads share
 
 
+@pytest.mark.parametrize("n_points, passes", [(400, 50), (1100, 40), (4000, 13)])
+def test_training_is_bounded_by_passes_and_by_optimizer_steps(monkeypatch, n_points, passes):
+    import models.train
+    steps = []
+
+    def counted_adam(params, **kwargs):  # every optimizer step of the fit, counted
+        optimizer = torch.optim.Adam(params, **kwargs)
+        optimizer.register_step_post_hook(lambda *_: steps.append(1))
+        return optimizer
+    monkeypatch.setattr(models.train, "adam", counted_adam)
+    x, _ = blobs(n_per=n_points // 4, dims=4)
+    CLUSTERERS.create("scan", n_clusters=4, epochs=50, max_steps=200, seed=0).fit_predict(x)
+    # batches of 256: 2, 5 or 16 a pass; 50 passes unless that exceeds ~200 steps
+    assert len(steps) == passes * -(-n_points // 256)
+
+
 def test_linear_head_and_label_dtype():
     x, truth = blobs(k=2)
     labels = CLUSTERERS.create("scan", n_clusters=2, hidden=0, seed=0).fit_predict(x)
