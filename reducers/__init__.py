@@ -100,7 +100,7 @@ def pca_tsne(n_components: int = 2, pca_components: int = 50, perplexity: float 
 def pca_umap(n_components: int = 10, n_neighbors: int = 15, min_dist: float = 0.0,
              pca_components: int = 50, n_epochs: int = 200, seed: int = 0):
     """Standardize, PCA, then UMAP (min_dist 0 packs clusters tightly, as for clustering)."""
-    # n_epochs: UMAP's own choice from 10000 points up; below it UMAP takes 500, which made a
+    # n_epochs: UMAP's own choice above 10000 points; up to 10000 UMAP takes 500, which made a
     # 9000-image layout twice as slow for the same KMeans ACC (README: #13)
     from umap import UMAP  # imported here: numba compiles on import, seconds we spend only when used
     jit.cache_compiled("umap", "pynndescent")
