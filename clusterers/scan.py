@@ -139,6 +139,6 @@ def scan(n_clusters: int = 2, n_neighbors: int = 20, heads: int = 3, epochs: int
     """SCAN clustering head (learned): a softmax head trained so that nearest neighbours agree."""
     # max_steps: the head's parameters do not grow with N, so neither does its training: 50 passes
     # at 9000 points took 1800 steps. 30 passes at every N cost ACC where the steps were few (2000
-    # images, 240 steps: -0.01 to -0.02 on no-pretrained vehicles); the step bound leaves small
+    # images, 240 steps: -0.012 to -0.025 on no-pretrained vehicles); the step bound leaves small
     # runs as they were and cuts 9000 points to 28 passes (README: #13)
     return SCANHead(n_clusters, n_neighbors, heads, epochs, hidden, entropy_weight, max_steps=max_steps, seed=seed)
