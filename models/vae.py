@@ -30,7 +30,7 @@ class ConvVAE(DenseAE):
 @MODELS.register("vae", cost=80)
 def vae(in_channels: int = 3, image_size=(32, 32), latent_dim: int = 128, width: int = 32,
         beta: float = 1.0, loss: str = "mse", epochs: int = 20, lr: float = 1e-3,
-        batch_size: int = 64, plateau: float = 0.02) -> ConvVAE:
+        batch_size: int = 64, plateau: float = 0.01) -> ConvVAE:
     """Conv VAE, latent = mu (128); MSE + KL, up to 20 epochs."""
     return ConvVAE(in_channels, image_size, latent_dim, width, beta, loss=loss, epochs=epochs,
                    lr=lr, batch_size=batch_size, plateau=plateau)
