@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from common import stage_seconds
+
 KINDS = ("encoder", "reducer", "clusterer")
 
 
@@ -32,13 +34,10 @@ def best_combo_acc(table: pd.DataFrame) -> pd.DataFrame:
     return pd.concat(parts).reset_index().pivot_table(index=["kind", "entry"], columns="task", values="acc")
 
 
-def stage_seconds(table: pd.DataFrame) -> pd.Series:
+def total_stage_seconds(table: pd.DataFrame) -> pd.Series:
     """Compute seconds per stage, each shared stage counted once, summed over tasks and seeds."""
-    per_run = table.groupby(["task", "seed"])
-    return pd.Series({
-        "encode": per_run.apply(lambda t: t.drop_duplicates("encoder")["encode_s"].sum()).sum(),
-        "reduce": per_run.apply(lambda t: t.drop_duplicates(["encoder", "reducer"])["reduce_s"].sum()).sum(),
-        "cluster": table["cluster_s"].sum()})
+    per_run = [stage_seconds(run) for _, run in table.groupby(["task", "seed"])]
+    return pd.concat(per_run).groupby(level="stage", sort=False).sum().rename_axis(None)
 
 
 def main():
@@ -61,7 +60,7 @@ def main():
     drops = drops[drops < -args.tolerance]
     print(f"\nentries that lost more than {args.tolerance}: " +
           (", ".join(f"{kind} {entry} on {task} ({d:+.4f})" for (kind, entry, task), d in drops.items()) or "none"))
-    seconds = pd.DataFrame({"before": stage_seconds(before), "after": stage_seconds(after)})
+    seconds = pd.DataFrame({"before": total_stage_seconds(before), "after": total_stage_seconds(after)})
     print("\nstage compute seconds, all runs:\n" + seconds.to_string(float_format="%.0f"))
 
 

@@ -17,15 +17,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common import SHARED, VEHICLES
+from common import SHARED, STAGES, VEHICLES, stage_seconds
 
 from bench.cache import Cache
 from bench.data import load_dataset
 from bench.leaderboard import TIME_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[1]
-STAGES = (("encode", "encoder", ["encoder"]), ("reduce", "reducer", ["encoder", "reducer"]),
-          ("cluster", "clusterer", ["combo"]))
 
 parser = argparse.ArgumentParser(description=__doc__)
 parser.add_argument("--grid", default="full")
@@ -61,13 +59,7 @@ def run(data, jobs, cache, label, grid, code=ROOT):
 def stage_table(folder, cache) -> pd.DataFrame:
     """Compute seconds per stage and entry (each shared stage counted once), and per stage the
     largest peak RSS of one task (from the cache entries' metadata)."""
-    board = pd.read_csv(folder / "leaderboard.csv")
-    rows = []
-    for stage, column, keys in STAGES:
-        once = board.drop_duplicates(keys)
-        for entry, seconds in once.groupby(column)[f"{stage}_s"].sum().items():
-            rows.append({"stage": stage, "entry": entry, "seconds": seconds})
-    table = pd.DataFrame(rows)
+    table = stage_seconds(pd.read_csv(folder / "leaderboard.csv")).reset_index()
     peaks = {stage: max((Cache(cache).meta(stage, p.stem) or {}).get("peak_mib", 0)
                         for p in (Path(cache) / stage).glob("*.npz")) for stage, _, _ in STAGES}
     return table, peaks
