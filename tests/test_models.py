@@ -41,6 +41,21 @@ def test_pixels_returns_the_images_flattened():
     assert history == [] and np.array_equal(latent, images.reshape(10, -1))
 
 
+def test_the_cpu_layout_changes_nothing_but_rounding():
+    # fit_encoder runs convolutions channels-last on the CPU (faster): the same features in the
+    # same order as the default layout, and the same training, up to rounding (which Adam's
+    # steps then amplify, so the trained weights are compared through their losses)
+    images = np.random.default_rng(0).uniform(-1, 1, (64, 3, 16, 16)).astype(np.float32)
+    for name, params in (("conv", {"epochs": 0}), ("handcrafted", {}), ("effnet", {}), ("conv", {"epochs": 2})):
+        torch.manual_seed(0)
+        fast, history = fit_encoder(MODELS.create(name, **params), images, seed=0, device=torch.device("cpu"))
+        torch.manual_seed(0)
+        model, x = MODELS.create(name, **params), torch.from_numpy(images)
+        assert np.allclose(history, train(model, x, seed=0), rtol=1e-4), name
+        if not history:
+            assert np.allclose(fast, encode(model, x), rtol=1e-4, atol=1e-5), name
+
+
 def test_encode_keeps_input_order_across_batches():
     model = MODELS.create("pixels")
     model.encode_batch_size = 7
