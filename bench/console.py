@@ -33,7 +33,7 @@ HEADINGS = {"enc_augmentation": "aug", "enc_rankme": "rankme", "enc_knn_agreemen
 
 def score_columns(table: pd.DataFrame, rank_by: str) -> list[str]:
     """The columns the console shows for `rank_by`: what the rule ranks by, then silhouette."""
-    from bench.selection import split_rule
+    from bench.defaults import split_rule
     columns = [c for c in split_rule(rank_by) if c] + ["silhouette"]
     return [c for c in dict.fromkeys(columns) if c in table]
 

@@ -11,6 +11,7 @@
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from bench.defaults import METHODS, MIN_NMI  # noqa: F401 (re-exported)
 from bench.errors import UserError
 from bench.scoring import pairwise_nmi
 
@@ -126,9 +127,6 @@ def coassociation(ranked: list[np.ndarray], k: int, known_zeros: int, seed: int 
     return orient(result, known_zeros), agreement_with(result, [align(m, result, k) for m in members])
 
 
-METHODS = ("vote", "weighted", "coassoc")
-
-
 def combine(method: str, ranked: list[np.ndarray], scores: list[float], k: int, known_zeros: int,
             seed: int = 0):
     """The ensemble `method` of members `ranked` best first. Returns (labels, agreements)."""
@@ -136,9 +134,6 @@ def combine(method: str, ranked: list[np.ndarray], scores: list[float], k: int, 
         return coassociation(ranked, k, known_zeros, seed)
     weights = np.clip(np.nan_to_num(np.asarray(scores, float)), 1e-6, None) if method == "weighted" else None
     return majority_vote(ranked, k, known_zeros, weights)
-
-
-MIN_NMI = 0.3  # default of --min-nmi, chosen by the selection audit (README: the ensemble)
 
 
 def choose_members(table, ranked: list, k: int, top_k: int, min_nmi: float = 0.0):

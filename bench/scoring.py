@@ -19,14 +19,13 @@ from sklearn.metrics import (adjusted_rand_score, normalized_mutual_info_score,
                              silhouette_score)
 from sklearn.metrics.cluster import contingency_matrix
 
+from bench.defaults import MIN_SHARE
+
 SILHOUETTE_SAMPLE = 2000  # bounded, seeded sample: O(sample^2), cheap at any N
 
 
 def n_clusters_found(labels: np.ndarray) -> int:
     return len(np.unique(labels[labels >= 0]))
-
-
-MIN_SHARE = 0.05  # default of --min-share (README: how combos are ranked)
 
 
 def cluster_sizes(labels: np.ndarray) -> np.ndarray:

@@ -18,26 +18,9 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import pairwise_distances
 from sklearn.preprocessing import StandardScaler
 
+from bench.defaults import DEFAULT_RANK, ENCODER_SCORES, RULES, SCORES, split_rule  # noqa: F401 (re-exported)
 from bench.ensemble import majority_vote
 from bench.scoring import SILHOUETTE_SAMPLE, pairwise_nmi
-
-SCORES = ["silhouette", "score", "agreement", "consensus", "ref_silhouette", "stability",
-          "prediction_strength", "cross_space", "encoder_silhouette",
-          "encoder_agreement"]  # all label-free, one value per combo
-ENCODER_SCORES = ["augmentation", "rankme", "knn_agreement"]  # bench.representation: one per encoder
-# a ranking rule is a score column, or two levels "ENCODER > PARTITION": encoders ordered by an
-# encoder score, then the combos of each by a partition score
-RULES = SCORES + [f"{e} > {p}" for e in ENCODER_SCORES for p in SCORES]
-# chosen by the audit over the task suite, full and no-pretrained (README: how combos are ranked)
-DEFAULT_RANK = "augmentation > encoder_agreement"
-
-
-def split_rule(rule: str) -> tuple[str | None, str]:
-    """(the encoder-level column or None, the partition-level column) of a ranking rule."""
-    if ">" not in rule:
-        return None, rule
-    encoder, partition = (part.strip() for part in rule.split(">"))
-    return f"enc_{encoder}", partition
 
 
 def order(table: pd.DataFrame, rule: str) -> pd.Index:
