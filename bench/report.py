@@ -9,7 +9,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench import plots
 from bench.cache import Cache
 from bench.data import Dataset
 
@@ -34,6 +33,7 @@ def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: l
                   cache: Cache, seed: int, members: list = (), rank_by: str = "silhouette") -> list[Path]:
     """Every picture of the run, written into `folder`; `ranked` is the outcomes in board order,
     `members` the ensemble's (row, outcome) pairs."""
+    from bench import plots  # matplotlib: only when pictures are drawn
     from bench.ensemble import disagreement
     from bench.selection import SCORES, split_rule
     usable = [o for o, status in zip(ranked, table["status"]) if status == "ok"]
@@ -76,6 +76,7 @@ def pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: list, 
     the same pictures (11 of 19 s on 9000 images)."""
     import hashlib
 
+    from bench import plots
     from bench.cache import code_version, make_key
     digest = hashlib.sha256()
     for part in (table.to_csv(index=False).encode(), np.ascontiguousarray(labels).tobytes()):
@@ -111,6 +112,9 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
              ("grid", f"{grid['name']}: {grid['combos']} combos"),
              ("cache", f"{cache['hits']} stages from cache, {cache['computed']} computed"),
              ("time", f"{record['timings_s']['total']:.1f} s")]
+    if "replay_of" in record:
+        lines.append(("replay", f"copied in {record['timings_s']['replay']:.1f} s from {record['replay_of']} "
+                                "(same inputs: nothing recomputed)"))
     method = {"vote": "majority vote", "weighted": "score-weighted vote",
               "coassoc": "co-association consensus"}[ens.get("method", "vote")]
     lines.append(("ensemble", f"{method} of {len(ens['members'])} combos (agreement with it)"))
@@ -236,7 +240,7 @@ def _board_cell(column: str, value) -> str:
 def _board(table: pd.DataFrame, members: set, rank_by: str) -> str:
     """The sortable, filterable leaderboard: working combos, then failed ones apart; first the
     columns the ranking uses, then ACC (with ground truth), then the rest."""
-    from bench.selection import split_rule
+    from bench.defaults import split_rule
     first = ["rank", "combo", *filter(None, split_rule(rank_by)), "acc", "nmi", "ari", "clusters", "status"]
     columns = [c for c in dict.fromkeys(first + list(table.columns)) if c in table and c != "warnings"]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
@@ -265,7 +269,7 @@ def _board(table: pd.DataFrame, members: set, rank_by: str) -> str:
 def write_html(folder: Path, record: dict, table: pd.DataFrame, pictures: list[Path]) -> Path:
     """One self-contained page (pictures inlined, no network, no server): the summary, the grid
     at a glance, the leaderboard to sort and filter, the audit with ground truth, the clusters."""
-    from bench.selection import split_rule
+    from bench.defaults import split_rule
     members = {m["combo"] for m in record["ensemble"]["members"]}
     rank_by = record["args"]["rank_by"]
     encoder_column, partition = split_rule(rank_by)

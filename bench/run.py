@@ -10,13 +10,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from bench import __version__
-from bench.ensemble import METHODS, MIN_NMI
+from bench.defaults import DEFAULT_RANK, ENCODER_SCORES, METHODS, MIN_NMI, MIN_SHARE, RULES, SCORES, split_rule
 from bench.errors import UserError
-from bench.scoring import MIN_SHARE
-from bench.selection import DEFAULT_RANK, ENCODER_SCORES, RULES, SCORES, split_rule
 
 
 def _at_least(minimum: int):
@@ -108,6 +104,8 @@ def parser() -> argparse.ArgumentParser:
                    help="leave out encoders with weights learned on other data (ImageNet)")
     p.add_argument("--no-plots", action="store_true", help="skip the pictures and report.html")
     p.add_argument("--quiet", action="store_true", help="print nothing but errors")
+    p.add_argument("--no-replay", action="store_true", help="assemble the run from the stage cache "
+                   "even when a finished run had the same inputs (default: copy that run's results)")
     return p
 
 
@@ -166,9 +164,14 @@ def prepare(args):
     return grid, dataset, k
 
 
-def run(args, console) -> int:
+def cache_root(args) -> Path:
+    # absolute: workers (dask) may not share our working directory
+    return (Path(args.cache) if args.cache else Path(args.out) / "cache").resolve()
+
+
+def run(args, console, run_key: str | None = None) -> int:
     import bench.ensemble as ensemble
-    from bench import leaderboard, report, scoring, selection
+    from bench import leaderboard, replay, report, scoring, selection
     from bench.cache import Cache, library_versions
     from bench.cluster import dask_client
     from bench.console import leaderboard_table, summary_panel
@@ -187,8 +190,7 @@ def run(args, console) -> int:
     for note in grid.skipped:
         console.print(f"  [dim]skipped {note}[/]")
 
-    # absolute: workers (dask) may not share our working directory
-    cache = Cache((Path(args.cache) if args.cache else Path(args.out) / "cache").resolve())
+    cache = Cache(cache_root(args))
     executor = Executor(cache, jobs=args.jobs, backend=args.backend,
                         console=None if args.quiet else console)
     with dask_client(args.scheduler, args.jobs) if args.backend == "dask" else contextlib.nullcontext():
@@ -248,6 +250,7 @@ def run(args, console) -> int:
     except BaseException:
         folder.discard()
         raise
+    replay.remember(cache.root, run_key, path)
     report.write_index(Path(args.out))
     console.print(leaderboard_table(table, {row.rank for row, _ in members}, args.rank_by))
     console.print(summary_panel(report.summary_lines(record), f"{path}/"))
@@ -280,7 +283,11 @@ def main(argv=None) -> int:
         if args.list:
             list_registries(console)
             return 0
-        return run(args, console)
+        from bench import replay
+        run_key = replay.key(args)
+        if not args.no_replay and replay.replay(args, cache_root(args), run_key, console):
+            return 0
+        return run(args, console, run_key)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

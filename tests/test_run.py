@@ -1,7 +1,10 @@
 """End-to-end runs of `python -m bench.run` on 300 real digits."""
 
 import json
+import subprocess
+import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +16,7 @@ from reducers import REDUCERS
 from conftest import run_dirs
 
 QUICK = ["--grid", "quick", "--epochs", "2"]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def _outputs(folder):
@@ -53,7 +57,7 @@ def test_quick_grid_rerun_is_served_from_cache(digits_npz, run_cli, tmp_path):
     code, out, err = run_cli("--data", digits_npz, *QUICK, "--jobs", "1")
     assert code == 0, err
     assert "0/18 stages from cache, 18 computed" in out
-    code, out, err = run_cli("--data", digits_npz, *QUICK, "--jobs", "1")
+    code, out, err = run_cli("--data", digits_npz, *QUICK, "--jobs", "1", "--no-replay")
     assert code == 0, err
     assert "18/18 stages from cache, 0 computed" in out
     first, second = run_dirs(tmp_path / "results")
@@ -63,6 +67,38 @@ def test_quick_grid_rerun_is_served_from_cache(digits_npz, run_cli, tmp_path):
     assert (first / "leaderboard.csv").read_bytes() == (second / "leaderboard.csv").read_bytes()
     assert (r1["cache"]["hits"], r2["cache"]["hits"]) == (0, 18)
     assert r2["timings_s"]["stages"] < r1["timings_s"]["stages"]
+
+
+def test_a_rerun_with_the_same_inputs_copies_the_finished_run(digits_npz, run_cli, tmp_path):
+    inputs = ("--data", digits_npz, "--grid", "seed", "--epochs", "2")
+    assert run_cli(*inputs, "--jobs", "1")[0] == 0
+    code, out, err = run_cli(*inputs, "--jobs", "2")  # how many workers is not an input
+    assert code == 0 and "nothing recomputed" in out and "/3 stages from cache" not in out, err
+    first, second = run_dirs(tmp_path / "results")
+    for name in ("leaderboard.csv", "submission.csv", "report.html", "cluster_0.png"):
+        assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    record = json.loads((second / "run.json").read_text())
+    assert record["replay_of"] == str(first.resolve()) and record["args"]["jobs"] == 2
+    # assembled again from the stage cache: an option that changes results, a file of the run
+    # to copy changed since, or --no-replay
+    code, out, _ = run_cli(*inputs, "--top-k", "2")
+    assert code == 0 and "3/3 stages from cache" in out and "nothing recomputed" not in out
+    assert "nothing recomputed" in run_cli(*inputs, "--top-k", "2")[1]
+    newest = run_dirs(tmp_path / "results")[-1]
+    (newest / "submission.csv").write_text("edited by hand\n")
+    code, out, _ = run_cli(*inputs, "--top-k", "2")
+    assert code == 0 and "3/3 stages from cache" in out and (newest / "submission.csv").read_text() == "edited by hand\n"
+    code, out, _ = run_cli(*inputs, "--top-k", "2", "--no-replay")
+    assert code == 0 and "3/3 stages from cache" in out
+
+
+def test_a_replay_imports_neither_torch_nor_scikit_learn(digits_npz, run_cli, tmp_path):
+    argv = ["--data", str(digits_npz), "--grid", "seed", "--epochs", "2", "--out", str(tmp_path / "results")]
+    assert run_cli(*argv[:-2])[0] == 0
+    script = (f"import sys; from bench.run import main; code = main({argv!r}); "
+              "print(code, [m for m in ('torch', 'sklearn', 'scipy', 'matplotlib') if m in sys.modules])")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
+    assert "nothing recomputed" in result.stdout and result.stdout.strip().endswith("0 []"), result.stderr
 
 
 def test_a_changed_parameter_recomputes_only_what_depends_on_it(digits_npz, run_cli):
