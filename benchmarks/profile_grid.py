@@ -1,5 +1,6 @@
 """Where the time goes: a grid on vehicles-vs-animals (its first `--n` images), cold with
---jobs 1 and --jobs 2 (same results?), then warm; per stage and registry entry the compute
+--jobs 1 and --jobs 2 (same results?), then warm (replayed, and assembled from the stage cache
+with --no-replay); per stage and registry entry the compute
 seconds and peak memory, and each run's wall time, CPU time, cores used and peak memory.
 `--sizes` repeats a cold --jobs 2 run at other N (images drawn from CIFAR-10 train+test) so the
 growth of each stage's time and memory is visible. `--baseline REF` first runs the same cold
@@ -8,6 +9,7 @@ its per-stage seconds and wall time beside the current code's."""
 
 import argparse
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,18 +38,26 @@ parser.add_argument("--size-grid", default=None, help="grid of the --sizes runs 
 parser.add_argument("--baseline", metavar="REF", help="also a cold run of commit REF's code, side by side")
 args = parser.parse_args()
 work = Path(tempfile.mkdtemp(prefix="bench-profile-"))
+signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))  # a stop, as Ctrl-C is
 
 
-def run(data, jobs, cache, label, grid, code=ROOT):
+def run(data, jobs, cache, label, grid, code=ROOT, extra=()):
     """One bench run in a child process, of the code in `code`: (wall s, CPU s, peak RSS GiB of
     the main process, run folder). Workers' peaks are in the cache entries (per task), as their
     exits are not waited for."""
     out = work / label
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "bench.run", "--data", str(data), "--grid", grid,
-                    "--jobs", str(jobs), "--cache", str(cache), "--out", str(out), "--quiet", "--no-plots"],
-                   check=True, cwd=code)
+    child = subprocess.Popen([sys.executable, "-m", "bench.run", "--data", str(data), "--grid", grid,
+                              "--jobs", str(jobs), "--cache", str(cache), "--out", str(out), "--quiet",
+                              "--no-plots", *extra], cwd=code)
+    try:
+        if child.wait():
+            raise subprocess.CalledProcessError(child.returncode, child.args)
+    except BaseException:  # stopped (Ctrl-C, SIGTERM): stop the run too, or it goes on computing
+        child.terminate()  # bench.run takes SIGTERM as a stop: its workers end with it
+        child.wait()
+        raise
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -89,17 +99,20 @@ if args.jobs:
         subprocess.run(["git", "worktree", "remove", "--force", str(tree)], check=True, cwd=ROOT)
     cold = {jobs: run(data, jobs, work / f"cache{jobs}", f"jobs{jobs}", args.grid) for jobs in args.jobs}
     last = args.jobs[-1]
+    # a rerun as a user makes it (the finished run replayed), then one assembled from the stage cache
     warm = run(data, last, work / f"cache{last}", "warm", args.grid)
+    assembled = run(data, last, work / f"cache{last}", "warm-assembled", args.grid, extra=["--no-replay"])
     table, peaks = stage_table(cold[last][3], work / f"cache{last}")
     print(f"grid {args.grid} on {args.data} (N={load_dataset(str(data)).x.shape[0]}); "
           f"per stage and entry, compute seconds of the --jobs {last} run")
     print(table.to_string(index=False, float_format="%.1f"))
     print("peak MiB of one task, per stage:", {s: round(p) for s, p in peaks.items()})
     print(f"\n{'run':<16} {'wall s':>8} {'cpu s':>8} {'cores':>6} {'main GiB':>9}")
-    runs = [(f"cold --jobs {j}", r) for j, r in cold.items()] + [(f"warm --jobs {last}", warm)]
+    runs = [(f"cold --jobs {j}", r) for j, r in cold.items()] + [(f"warm --jobs {last}", warm),
+                                                                   ("warm --no-replay", assembled)]
     for name, (wall, cpu, peak, _) in runs:
         print(f"{name:<16} {wall:>8.1f} {cpu:>8.1f} {cpu / wall:>6.2f} {peak:>9.2f}")
-    print(f"warm / cold: {warm[0] / cold[last][0]:.1%}")
+    print(f"warm / cold: {warm[0] / cold[last][0]:.1%} (--no-replay: {assembled[0] / cold[last][0]:.1%})")
     if args.baseline:
         before = stage_table(base[3], work / "cache-baseline")[0].groupby(["stage", "entry"], sort=False).seconds.sum()
         now = table.groupby(["stage", "entry"], sort=False).seconds.sum()
