@@ -119,6 +119,11 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
               "coassoc": "co-association consensus"}[ens.get("method", "vote")]
     lines.append(("ensemble", f"{method} of {len(ens['members'])} combos (agreement with it)"))
     lines += [(f"  #{m['rank']}", f"{m['combo']} ({m['agreement']:.1%})") for m in ens["members"]]
+    if ens.get("self_train"):
+        s = ens["self_train"]
+        before = f" (ACC before {s['acc_before']:.4f})" if "acc_before" in s else ""
+        lines.append(("self-train", f"{s['unanimous']} unanimous images taught the other {s['relabelled']}: "
+                                    f"{s['changed']} changed{before}"))
     if ens["skipped"]:
         lines += [("skipped", note) for note in ens["skipped"]]
     if ens["metrics"]:

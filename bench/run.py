@@ -92,6 +92,9 @@ def parser() -> argparse.ArgumentParser:
                    f"encoders first by {', '.join(ENCODER_SCORES)} (see README: how combos are ranked)")
     p.add_argument("--ensemble", choices=METHODS, default="vote",
                    help="majority vote; vote weighted by score; co-association consensus")
+    p.add_argument("--self-train", action="store_true",
+                   help="after the ensemble, the images all members agree on teach a classifier on the "
+                   "top member's encoder features, which relabels the rest (see README: the ensemble)")
     p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
                    help="parallel workers (each single-threaded)")
     p.add_argument("--backend", default="loky",
@@ -214,6 +217,14 @@ def run(args, console, run_key: str | None = None) -> int:
     labels, agreements = ensemble.combine(args.ensemble, [o.labels for _, o in members],
                                           [getattr(row, split_rule(args.rank_by)[1]) for row, _ in members], k,
                                           args.known_zeros, args.seed)
+    self_trained = None
+    if args.self_train:
+        from bench.selftrain import self_train
+        ensemble_labels = labels
+        features = cache.load("encode", members[0][1].ok_key("encode"))[0]["x"]
+        labels, self_trained = self_train(labels, [o.labels for _, o in members], features, k, args.seed)
+        if dataset.y is not None:
+            self_trained["acc_before"] = scoring.accuracy(dataset.y, ensemble_labels)
     record = {
         "args": vars(args), "bench": __version__, "python": platform.python_version(),
         "versions": library_versions(),
@@ -225,7 +236,7 @@ def run(args, console, run_key: str | None = None) -> int:
         "ensemble": {"method": args.ensemble,
                      "members": [{"rank": row.rank, "combo": row.combo, "agreement": agree}
                                  for (row, _), agree in zip(members, agreements)],
-                     "skipped": skipped,
+                     "skipped": skipped, "self_train": self_trained,
                      "metrics": scoring.external(dataset.y, labels) if dataset.y is not None else None},
         "timings_s": {"stages": round(stages_s, 3)},
     }
