@@ -84,7 +84,8 @@ def replay(args, cache_root: Path, run_key: str | None, console) -> Path | None:
     if run_key is None:
         return None
     started = time.perf_counter()
-    from bench.export import RunFolder
+    from bench.export import RunFolder, check_writable
+    check_writable(Path(args.out))  # made if new; else the normal run's one-line error
     try:
         memo = json.loads(_memo(cache_root, run_key).read_text())
         source = Path(memo["folder"])

@@ -70,11 +70,12 @@ def test_quick_grid_rerun_is_served_from_cache(digits_npz, run_cli, tmp_path):
 
 
 def test_a_rerun_with_the_same_inputs_copies_the_finished_run(digits_npz, run_cli, tmp_path):
-    inputs = ("--data", digits_npz, "--grid", "seed", "--epochs", "2")
+    inputs = ("--data", digits_npz, "--grid", "seed", "--epochs", "2", "--cache", tmp_path / "cache")
     assert run_cli(*inputs, "--jobs", "1")[0] == 0
-    code, out, err = run_cli(*inputs, "--jobs", "2")  # how many workers is not an input
+    # how many workers and where the files go are not inputs (a new --out folder is made)
+    code, out, err = run_cli(*inputs, "--jobs", "2", out=tmp_path / "new" / "out")
     assert code == 0 and "nothing recomputed" in out and "/3 stages from cache" not in out, err
-    first, second = run_dirs(tmp_path / "results")
+    [first], [second] = run_dirs(tmp_path / "results"), run_dirs(tmp_path / "new" / "out")
     for name in ("leaderboard.csv", "submission.csv", "report.html", "cluster_0.png"):
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
     record = json.loads((second / "run.json").read_text())
