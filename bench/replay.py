@@ -25,10 +25,12 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("bench", "models", "reducers", "clusterers")
 
 
-def _hash_files(files) -> str:
+def _hash_files(root: Path, files) -> str:
+    """Hash of `files`' paths under `root` and their bytes: a file moved to another folder
+    (a module to another package, an image to another class folder) changes it too."""
     digest = hashlib.blake2b(digest_size=16)
     for path in files:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+        digest.update(path.relative_to(root).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
@@ -37,7 +39,9 @@ def _contents(path) -> str | None:
     if path is None:
         return None
     path = Path(path)
-    return _hash_files(sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path])
+    if path.is_dir():
+        return _hash_files(path, sorted(p for p in path.rglob("*") if p.is_file()))
+    return _hash_files(path.parent, [path])
 
 
 def key(args) -> str | None:
@@ -50,7 +54,7 @@ def key(args) -> str | None:
             "options": {k: v for k, v in vars(args).items() if k not in NOT_RESULTS},
             "data": _contents(data), "labels": _contents(args.labels),
             "grid": _contents(args.grid) if Path(args.grid).is_file() else None,  # else a named grid: code
-            "code": _hash_files(sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))),
+            "code": _hash_files(ROOT, sorted(p for package in PACKAGES for p in (ROOT / package).rglob("*.py"))),
             "python": sys.version,
             "packages": sorted(f"{d.metadata['Name']}=={d.version}" for d in importlib.metadata.distributions()),
         }
@@ -64,7 +68,7 @@ def _memo(cache_root: Path, run_key: str) -> Path:
 
 
 def _file_hashes(folder: Path) -> dict:
-    return {p.name: _hash_files([p]) for p in sorted(folder.iterdir()) if p.is_file()}
+    return {p.name: _hash_files(folder, [p]) for p in sorted(folder.iterdir()) if p.is_file()}
 
 
 def remember(cache_root: Path, run_key: str | None, folder: Path) -> None:
