@@ -88,17 +88,18 @@ def replay(args, cache_root: Path, run_key: str | None, console) -> Path | None:
     if run_key is None:
         return None
     started = time.perf_counter()
-    from bench.export import RunFolder, check_writable
-    check_writable(Path(args.out))  # made if new; else the normal run's one-line error
     try:
         memo = json.loads(_memo(cache_root, run_key).read_text())
         source = Path(memo["folder"])
         if _file_hashes(source) != memo["files"]:
             return None
         record = json.loads((source / "run.json").read_text())
-        folder = RunFolder(Path(args.out), record["grid"]["name"])
+        grid_name = record["grid"]["name"]
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    from bench.export import RunFolder, check_writable
+    check_writable(Path(args.out))  # made if new; else the normal run's one-line error
+    folder = RunFolder(Path(args.out), grid_name)
     try:
         shutil.copytree(source, folder.staging, dirs_exist_ok=True)
         record.update(args=vars(args), replay_of=str(source))
