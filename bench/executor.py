@@ -200,7 +200,7 @@ class Executor:
     def _encode_calls(self, todo: dict, dataset: Dataset, seed: int, bars) -> list:
         """(cache keys, delayed task) pairs that train the encoders of `todo`."""
         root, x = self.cache.root, dataset.x
-        jobs = [(spec, key, bars.callback(spec)) for spec, key in todo.items()]
+        jobs = [(spec, key, bars.callback(spec, len(x))) for spec, key in todo.items()]
         gpus = _gpu_devices()
         if gpus:  # one task per device at a time: each device trains its share in sequence
             shares = [jobs[i::len(gpus)] for i in range(len(gpus))]
@@ -252,11 +252,11 @@ class EpochBars:
         self.thread = threading.Thread(target=self._drain, daemon=True)
         self.thread.start()
 
-    def callback(self, spec: Spec):
-        """A picklable `on_epoch(epoch, loss, last)` for `spec`'s training, or None."""
+    def callback(self, spec: Spec, n_images: int):
+        """A picklable `on_epoch(epoch, loss, last)` for `spec`'s training on `n_images`, or None."""
         if not self.enabled:
             return None
-        epochs = planned_epochs(spec.name, spec.kwargs)
+        epochs = planned_epochs(spec.name, spec.kwargs, n_images)
         if not epochs:
             return None
         self.tasks.append((self.progress.add_task(f"  train {spec.label[:20]}", total=epochs, loss=""), epochs))

@@ -136,9 +136,15 @@ def read_grid_file(path: Path) -> Grid:
 
 
 def override_training(grid: Grid, **params) -> None:
-    """`--epochs`, `--plateau`: set these training parameters on every trainable encoder of `grid`."""
-    grid.encoders = [spec.with_params(**params) if MODELS.get(spec.name).accepts("epochs")
-                     else spec for spec in grid.encoders]
+    """`--epochs`, `--plateau`: set these training parameters on every trainable encoder of
+    `grid`. `--epochs N` means N epochs: it also lifts a `min_steps` floor (simclr's)."""
+    def overridden(spec):
+        entry = MODELS.get(spec.name)
+        if not entry.accepts("epochs"):
+            return spec
+        floor = {"min_steps": 0} if "epochs" in params and entry.accepts("min_steps") else {}
+        return spec.with_params(**params, **floor)
+    grid.encoders = [overridden(spec) for spec in grid.encoders]
 
 
 def _validate(estimator) -> None:

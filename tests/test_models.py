@@ -85,3 +85,39 @@ def test_plateau_stop_ends_training_early_at_the_same_epoch_every_time():
     assert not any(plateaued(history[:n], 0.05) for n in range(1, len(history)))  # the first plateau
     assert [last for _, _, last in calls] == [False] * (len(history) - 1) + [True]
     assert runs[1][0] == history and np.array_equal(runs[1][1], latent)  # seeded: same stop, same weights
+
+
+def test_min_steps_adds_epochs_where_the_data_is_small():
+    from models import planned_epochs
+    from models.base import epochs_for
+    assert epochs_for(2000, 8, 256, min_steps=240) == 30  # 8 batches an epoch
+    assert epochs_for(9000, 8, 256, min_steps=240) == 8  # 36 batches an epoch: 288 already
+    assert epochs_for(100, 0, 256, min_steps=240) == 0  # nothing to train stays so
+    x = torch.rand(40, 3, 8, 8) * 2 - 1
+    torch.manual_seed(0)
+    model = MODELS.create("simclr", epochs=2, batch_size=16, min_steps=12)  # 3 batches an epoch
+    calls = []
+    history = train(model, x, seed=0, on_epoch=lambda *a: calls.append(a))
+    # the progress bar's total is the epochs trained, and the last epoch says so
+    assert len(history) == 4 == planned_epochs("simclr", {"epochs": 2, "batch_size": 16, "min_steps": 12}, 40)
+    assert [last for _, _, last in calls] == [False, False, False, True]
+    assert planned_epochs("simclr", {}, 2000) == 30 and planned_epochs("simclr", {}) == 8
+
+
+def test_cosine_schedule_warms_up_then_decays_to_zero(monkeypatch):
+    from models.train import learning_rate_factor
+    assert [learning_rate_factor("constant", 100)(s) for s in (0, 50, 99)] == [1.0, 1.0, 1.0]
+    factor = [learning_rate_factor("cosine", 100)(s) for s in range(100)]
+    peak = int(np.argmax(factor))
+    assert factor[0] == 0.1 and peak == 9 and 0.97 < factor[peak] <= 1  # a tenth to warm up
+    assert all(a > b for a, b in zip(factor[peak:], factor[peak + 1:])) and factor[-1] < 1e-3
+    # the optimizer follows it: the last of a cosine training's batches steps with a tiny rate
+    rates, step = [], torch.optim.Adam.step
+
+    def spy(self, *args, **kwargs):
+        rates.append(self.param_groups[0]["lr"])
+        return step(self, *args, **kwargs)
+    monkeypatch.setattr(torch.optim.Adam, "step", spy)
+    torch.manual_seed(0)
+    train(MODELS.create("simclr", epochs=5, batch_size=16, min_steps=0, lr=0.01), torch.rand(32, 3, 8, 8) * 2 - 1, seed=0)
+    assert len(rates) == 10 and rates[0] == max(rates) == 0.01 and rates[-1] < 0.01 * 0.03
