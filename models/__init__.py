@@ -11,7 +11,7 @@ from numbers import Integral, Real
 from sklearn.utils._param_validation import Interval, StrOptions
 
 from bench.registry import Registry
-from models.base import epochs_for
+from models.base import SCHEDULES, epochs_for
 
 _COUNT, _AMOUNT = [Interval(Integral, 1, None, closed="left")], [Interval(Real, 0, None, closed="left")]
 # every numeric parameter of every encoder (torch checks none of them: epochs = -1 trained
@@ -22,7 +22,7 @@ MODELS = Registry("model", constraints={
     "temperature": [Interval(Real, 0, None, closed="neither")],
     "plateau": [Interval(Real, 0, 1, closed="both")],  # a fraction of the loss
     "min_steps": [Interval(Integral, 0, None, closed="left")],
-    "schedule": [StrOptions({"constant", "cosine"})],
+    "schedule": [StrOptions(set(SCHEDULES))],
     "resolution": [Interval(Integral, 32, None, closed="left")],  # EfficientNet's five halvings
     **dict.fromkeys(["batch_size", "width", "latent_channels", "latent_dim", "feature_dim", "bins",
                      "orientations", "cells"], _COUNT),
@@ -39,12 +39,11 @@ def create_encoder(name: str, *, in_channels: int, image_size=(32, 32), **params
 
 
 def planned_epochs(name: str, params: dict, n_images: int | None = None) -> int:
-    """The epochs encoder `name` will train with `params` on `n_images` (None: as many as need
-    no more epochs for its `min_steps`), without building it (0: untrained)."""
+    """The epochs encoder `name` will train with `params` on `n_images` (None: its `epochs`,
+    before a `min_steps` floor adds any), without building it (0: untrained)."""
     entry = MODELS.get(name)
     if not entry.accepts("epochs"):
         return 0
-
     signature = inspect.signature(entry.factory).parameters
     given = {p: params.get(p, entry.defaults.get(p, signature[p].default))
              for p in ("epochs", "batch_size", "min_steps") if p in signature}
