@@ -60,7 +60,7 @@ def learning_rate_factor(schedule: str, steps: int) -> Callable[[int], float]:
     if schedule == "constant":
         return lambda step: 1.0
     warm = max(1, steps // 10)
-    return lambda step: min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * min(step, steps) / steps))
+    return lambda step: min(1.0, (step + 1) / warm) * 0.5 * (1 + math.cos(math.pi * step / steps))
 
 
 PATIENCE = 2  # epochs in a row without enough gain before a plateau stop
