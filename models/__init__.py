@@ -24,6 +24,7 @@ MODELS = Registry("model", constraints={
     "min_steps": [Interval(Integral, 0, None, closed="left")],
     "schedule": [StrOptions(set(SCHEDULES))],
     "resolution": [Interval(Integral, 32, None, closed="left")],  # EfficientNet's five halvings
+    "flip": ["boolean"],
     **dict.fromkeys(["batch_size", "width", "latent_channels", "latent_dim", "feature_dim", "bins",
                      "orientations", "cells"], _COUNT),
     **dict.fromkeys(["noise", "beta"], _AMOUNT),

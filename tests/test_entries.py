@@ -147,6 +147,21 @@ def test_pretrained_encoder_folds_its_batch_norms_without_changing_the_features(
     assert torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
+def test_flip_averaged_features_are_the_same_for_an_image_and_its_mirror():
+    if MODELS.get("effnet").missing:
+        pytest.skip("the 'pretrained' extra is not installed")
+    x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    features = {}
+    for flip in (False, True):
+        model = create_encoder("effnet", in_channels=3, resolution=64, flip=flip).eval()
+        with torch.no_grad():
+            features[flip] = model(x)[0], model(x.flip(3))[0]
+    plain, mirrored = features[False]
+    assert not torch.allclose(plain, mirrored, atol=1e-3)  # the network alone is not invariant
+    assert torch.allclose(*features[True], atol=1e-4)
+    assert torch.allclose(features[True][0], (plain + mirrored) / 2, atol=1e-4)  # the average of both
+
+
 @pytest.mark.parametrize("name, estimator, params", [
     ("ward", "sklearn.cluster.AgglomerativeClustering", {}),
     ("spectral", "sklearn.cluster.SpectralClustering", {}), ("birch", "sklearn.cluster.Birch", {}),
