@@ -1,0 +1,73 @@
+"""Can any ensemble beat its best member? From the leaderboards and labels an audit kept
+(`benchmarks/audit.py --dump`), under the default ranking rule: the top-1's ACC, each ensemble
+method of bench (`vote`, `coassoc`) and the most central member (highest summed NMI to the
+others: a consensus that cannot invent labels) for 3 to 12 members, the best member of the
+default 5 (chosen with the labels: what "as good as its best member" asks for), and the oracle.
+Mean over seeds per task and grid view; no combo is recomputed, so it takes a minute.
+
+    python benchmarks/ensemble_sizes.py /tmp/audit/dump
+"""
+
+import argparse
+import functools
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+from audit import VIEWS, built_tables
+from tasks import TASKS, load
+
+from bench import ensemble, scoring, selection
+from bench.scoring import pairwise_nmi
+
+SIZES = (3, 5, 8, 12)
+
+
+def members_of(table: pd.DataFrame, labels: dict, k: int, size: int) -> list[np.ndarray]:
+    """The labels of the ensemble's members under the default rule, best first (as bench.run)."""
+    ok = table[table["status"] == "ok"]
+    ranked = ok.loc[selection.order(ok, selection.DEFAULT_RANK)].reset_index(drop=True).assign(
+        rank=lambda t: np.arange(1, len(t) + 1))
+    outcomes = [SimpleNamespace(labels=labels[c]) for c in ranked["combo"]]
+    return [o.labels for _, o in ensemble.choose_members(ranked, outcomes, k, size, ensemble.MIN_NMI)[0]]
+
+
+def row(table: pd.DataFrame, labels: dict, truth: np.ndarray, k: int) -> dict:
+    acc = functools.partial(scoring.accuracy, truth)
+    out = {"top1": acc(members_of(table, labels, k, 1)[0])}
+    for size in SIZES:
+        members = members_of(table, labels, k, size)
+        out[f"vote{size}"] = acc(ensemble.combine("vote", members, [], k, 0)[0])
+        out[f"coassoc{size}"] = acc(ensemble.combine("coassoc", members, [], k, 0)[0])
+        out[f"central{size}"] = acc(members[int(pairwise_nmi(members).sum(axis=1).argmax())])
+        if size == 5:
+            out["best of 5"] = max(acc(m) for m in members)
+    out["oracle"] = table.loc[table["status"] == "ok", "acc"].max()
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("dumps", nargs="+", help="audit.py --dump folders")
+    p.add_argument("--n", type=int, default=2000, help="images per task, as the audit that dumped them")
+    args = p.parse_args()
+    truth = functools.lru_cache(lambda task: load(task, args.n).y)
+    rows = []
+    for folder in args.dumps:
+        found = SimpleNamespace(from_dump=folder, tasks=list(TASKS), seeds=range(1000))
+        for task, seed, view, table, labels in built_tables(found):
+            y = truth(task)
+            rows.append({"task": task, "seed": seed, "view": view, **row(table, labels, y, len(np.unique(y)))})
+    results = pd.DataFrame(rows)
+    pd.set_option("display.width", 250)
+    for view in VIEWS:
+        part = results[results["view"] == view].drop(columns="view").groupby("task")
+        runs = part.size().to_dict()
+        part = part.mean().drop(columns="seed")
+        part.loc["MEAN"] = part.mean()
+        print(f"\n=== {view}: ACC, mean over runs (per task: {runs}) ===")
+        print(part.T.to_string(float_format="%.3f"))
+
+
+if __name__ == "__main__":
+    main()
