@@ -67,8 +67,8 @@ class Grid:
         return [Combo(*c) for c in itertools.product(self.encoders, self.reducers, self.clusterers)]
 
 
-NOT_IN_FULL = {"identity", "effnet2", "effnets"}  # name them to use them: identity's thousands of raw dimensions make
-# GMM and spectral crawl; effnet2 takes 1.4x effnet's time for no gain on average (README: registries)
+NOT_IN_FULL = {"identity", "effnet", "effnet2"}  # name them to use them: identity's thousands of raw dimensions make
+# GMM and spectral crawl; effnet and effnet2 are in `full` side by side, as effnets (README: registries)
 
 
 def _everything(name: str, pretrained: bool = True) -> Grid:

