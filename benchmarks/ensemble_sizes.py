@@ -4,8 +4,12 @@ method of bench (`vote`, `coassoc`) and the most central member (highest summed 
 others: a consensus that cannot invent labels) for 3 to 12 members, the best member of the
 default 5 (chosen with the labels: what "as good as its best member" asks for), and the oracle.
 Mean over seeds per task and grid view; no combo is recomputed, so it takes a minute.
+`--drop ENCODER` leaves an encoder's combos out first: the default rule ranks encoders by a
+score of their own, so that is the ranking of the grid without it.
 
     python benchmarks/ensemble_sizes.py /tmp/audit/dump
+    python benchmarks/ensemble_sizes.py /tmp/audit/both --drop effnet     # full as it is
+    python benchmarks/ensemble_sizes.py /tmp/audit/both --drop effnets    # full with effnet instead
 """
 
 import argparse
@@ -50,6 +54,7 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("dumps", nargs="+", help="audit.py --dump folders")
     p.add_argument("--n", type=int, default=2000, help="images per task, as the audit that dumped them")
+    p.add_argument("--drop", nargs="+", default=[], metavar="ENCODER", help="leave these encoders' combos out")
     args = p.parse_args()
     truth = functools.lru_cache(lambda task: load(task, args.n).y)
     rows = []
@@ -57,6 +62,7 @@ def main():
         found = SimpleNamespace(from_dump=folder, tasks=list(TASKS), seeds=range(1000))
         for task, seed, view, table, labels in built_tables(found):
             y = truth(task)
+            table = table[~table["encoder"].isin(args.drop)]
             rows.append({"task": task, "seed": seed, "view": view, **row(table, labels, y, len(np.unique(y)))})
     results = pd.DataFrame(rows)
     pd.set_option("display.width", 250)
