@@ -59,7 +59,7 @@ def main():
     truth = functools.lru_cache(lambda task: load(task, args.n).y)
     rows = []
     for folder in args.dumps:
-        found = SimpleNamespace(from_dump=folder, tasks=list(TASKS), seeds=range(1000))
+        found = SimpleNamespace(from_dump=folder, tasks=list(TASKS), seeds=range(1000))  # all it holds
         for task, seed, view, table, labels in built_tables(found):
             y = truth(task)
             table = table[~table["encoder"].isin(args.drop)]
