@@ -68,20 +68,29 @@ def built_tables(args):
                 yield task, seed, view, table, labels
 
 
+def ranked_by(table: pd.DataFrame, rule: str) -> pd.DataFrame:
+    """The working combos of `table` in `rule`'s order, with their rank (1 = first)."""
+    ok = table[table["status"] == "ok"]
+    return ok.loc[selection.order(ok, rule)].reset_index(drop=True).assign(rank=lambda t: np.arange(1, len(t) + 1))
+
+
+def member_labels(ranked: pd.DataFrame, labels: dict, k: int, top_k: int = 5) -> list[np.ndarray]:
+    """The labels of the ensemble's members (bench.run's rule: top_k, NMI >= MIN_NMI), best first."""
+    outcomes = [SimpleNamespace(labels=labels[c]) for c in ranked["combo"]]
+    return [o.labels for _, o in ensemble.choose_members(ranked, outcomes, k, top_k, ensemble.MIN_NMI)[0]]
+
+
 def evaluate(table, labels, k, seed):
     """One row per ranking rule of bench (bench.selection.RULES), each ordering the working
     combos: top-1 ACC, oracle ACC, regret, Spearman with ACC, ensemble ACC."""
     ok = table[table["status"] == "ok"]
     rows = []
     for name in selection.RULES:
-        ranked = ok.loc[selection.order(ok, name)].reset_index(drop=True).assign(
-            rank=lambda t: np.arange(1, len(t) + 1))
+        ranked = ranked_by(table, name)
         position = -ranked["rank"].to_numpy(float)  # the rule's order as a score
         defined = np.ptp(ranked["acc"]) > 0 and len(ranked) > 2
         rho = spearmanr(position, ranked["acc"]).statistic if defined else np.nan
-        outcomes = [SimpleNamespace(labels=labels[c]) for c in ranked["combo"]]
-        members, _ = ensemble.choose_members(ranked, outcomes, k, 5, ensemble.MIN_NMI)
-        vote, _ = ensemble.combine("vote", [o.labels for _, o in members], [], k, 0, seed)
+        vote, _ = ensemble.combine("vote", member_labels(ranked, labels, k), [], k, 0, seed)
         truth = labels["__truth__"]
         rows.append({"rule": name, "top1": ranked["acc"].iloc[0], "oracle": ok["acc"].max(),
                      "regret": ok["acc"].max() - ranked["acc"].iloc[0], "spearman": rho,

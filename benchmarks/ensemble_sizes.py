@@ -18,7 +18,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from audit import VIEWS, built_tables
+from audit import VIEWS, built_tables, member_labels, ranked_by
 from tasks import TASKS, load
 
 from bench import ensemble, scoring, selection
@@ -27,20 +27,13 @@ from bench.scoring import pairwise_nmi
 SIZES = (3, 5, 8, 12)
 
 
-def members_of(table: pd.DataFrame, labels: dict, k: int, size: int) -> list[np.ndarray]:
-    """The labels of the ensemble's members under the default rule, best first (as bench.run)."""
-    ok = table[table["status"] == "ok"]
-    ranked = ok.loc[selection.order(ok, selection.DEFAULT_RANK)].reset_index(drop=True).assign(
-        rank=lambda t: np.arange(1, len(t) + 1))
-    outcomes = [SimpleNamespace(labels=labels[c]) for c in ranked["combo"]]
-    return [o.labels for _, o in ensemble.choose_members(ranked, outcomes, k, size, ensemble.MIN_NMI)[0]]
-
-
 def row(table: pd.DataFrame, labels: dict, truth: np.ndarray, k: int) -> dict:
     acc = functools.partial(scoring.accuracy, truth)
-    out = {"top1": acc(members_of(table, labels, k, 1)[0])}
+    # members are taken in rank order until there are enough, so each size's are a prefix of the largest's
+    largest = member_labels(ranked_by(table, selection.DEFAULT_RANK), labels, k, max(SIZES))
+    out = {"top1": acc(largest[0])}
     for size in SIZES:
-        members = members_of(table, labels, k, size)
+        members = largest[:size]
         out[f"vote{size}"] = acc(ensemble.combine("vote", members, [], k, 0)[0])
         out[f"coassoc{size}"] = acc(ensemble.combine("coassoc", members, [], k, 0)[0])
         out[f"central{size}"] = acc(members[int(pairwise_nmi(members).sum(axis=1).argmax())])
