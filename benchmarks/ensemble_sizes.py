@@ -8,8 +8,8 @@ Mean over seeds per task and grid view; no combo is recomputed, so it takes a mi
 score of their own, so that is the ranking of the grid without it.
 
     python benchmarks/ensemble_sizes.py /tmp/audit/dump
-    python benchmarks/ensemble_sizes.py /tmp/audit/both --drop effnet     # full as it is
-    python benchmarks/ensemble_sizes.py /tmp/audit/both --drop effnets    # full with effnet instead
+    python benchmarks/ensemble_sizes.py /tmp/audit/sizes --drop effnets@128 effnets@160   # full as it is
+    python benchmarks/ensemble_sizes.py /tmp/audit/sizes --drop effnets effnets@160       # effnets at 128 px
 """
 
 import argparse
@@ -47,7 +47,8 @@ def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("dumps", nargs="+", help="audit.py --dump folders")
     p.add_argument("--n", type=int, default=2000, help="images per task, as the audit that dumped them")
-    p.add_argument("--drop", nargs="+", default=[], metavar="ENCODER", help="leave these encoders' combos out")
+    p.add_argument("--drop", nargs="+", default=[], metavar="ENCODER",
+                   help="leave these encoders' combos out (their labels, as in the leaderboard)")
     args = p.parse_args()
     truth = functools.lru_cache(lambda task: load(task, args.n).y)
     rows = []
