@@ -1,0 +1,106 @@
+"""Can the top encoder's nearest-neighbour graph pick or fix the partition? For every run an
+audit kept (`benchmarks/audit.py --dump`, with its --cache, so every stage is warm), in the top
+encoder's own output (standardised, PCA 50; the default rule's choice of encoder):
+
+- `modularity@K`: its combos that found k clusters ordered by Newman's modularity of their
+  partition on the symmetric K-nearest-neighbour graph (edges inside a cluster beyond what
+  the degrees alone give), instead of by `encoder_agreement`: top-1 ACC and vote of 5;
+- `smoothed@K`: the default ensemble's labels, each image then taking the majority label of
+  its K nearest neighbours (its own label breaks a tie), as SCAN's neighbours would vote.
+
+Against the default (top-1 and vote of 5 by `augmentation > encoder_agreement`); mean ACC over
+seeds per task and view. Labels are used for the figures only.
+
+    python benchmarks/knn_graph.py /tmp/audit/dump --cache /tmp/audit/cache
+"""
+
+import argparse
+import functools
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sparse
+from audit import VIEWS, built_tables, member_labels, ranked_by
+from sklearn.decomposition import PCA
+from sklearn.neighbors import NearestNeighbors
+from sklearn.preprocessing import StandardScaler
+from tasks import TASKS, load
+
+from bench import ensemble, scoring, selection
+from bench.cache import Cache
+from bench.executor import Executor
+from bench.grids import resolve_grid
+
+NEIGHBOURS = (10, 30)
+
+
+def neighbours(latent: np.ndarray, k: int, seed: int) -> np.ndarray:
+    x = StandardScaler().fit_transform(latent.reshape(len(latent), -1))
+    x = PCA(min(50, *x.shape), random_state=seed).fit_transform(x)
+    return NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x, return_distance=False)[:, 1:]
+
+
+def modularity(near: np.ndarray, labels: np.ndarray) -> float:
+    """Newman's modularity of `labels` on the symmetrised graph of `near`; noise (-1) is left
+    out of every cluster (as singletons, whose expected share is negligible)."""
+    n = len(near)
+    graph = sparse.csr_matrix((np.ones(near.size), (np.repeat(np.arange(n), near.shape[1]), near.ravel())), (n, n))
+    graph = ((graph + graph.T) > 0).astype(float)
+    degree, kept = np.asarray(graph.sum(axis=1)).ravel(), labels >= 0
+    code = np.unique(labels[kept], return_inverse=True)[1]
+    member = sparse.csr_matrix((np.ones(kept.sum()), (np.flatnonzero(kept), code)), (n, code.max() + 1))
+    inside = (member.T @ graph @ member).diagonal().sum()
+    return float((inside - ((member.T @ degree) ** 2).sum() / degree.sum()) / degree.sum())
+
+
+def smoothed(labels: np.ndarray, near: np.ndarray, k: int) -> np.ndarray:
+    votes = np.zeros((len(labels), k))
+    np.add.at(votes, (np.repeat(np.arange(len(labels)), near.shape[1]), labels[near].ravel()), 1)
+    votes[np.arange(len(labels)), labels] += 0.5  # a tie keeps the image's own label
+    return votes.argmax(axis=1)
+
+
+def row(table, labels, data, cache, seed) -> dict:
+    k, acc = data.n_classes, functools.partial(scoring.accuracy, data.y)
+    ranked = ranked_by(table, selection.DEFAULT_RANK)
+    vote = ensemble.combine("vote", member_labels(ranked, labels, k), [], k, 0)[0]
+    out = {"default top1": ranked["acc"].iloc[0], "default vote5": acc(vote)}
+    top = ranked[(ranked["encoder"] == ranked["encoder"].iloc[0]) & (ranked["clusters"] == k)]
+    outcomes = Executor(cache).run(resolve_grid("full"), data, n_clusters=k, seed=seed)
+    encoded = {o.combo.label: o.ok_key("encode") for o in outcomes}
+    latent = cache.load("encode", encoded[top["combo"].iloc[0]])[0]["x"]
+    for n in NEIGHBOURS:
+        near = neighbours(latent, n, seed)
+        by_graph = top.assign(graph=[modularity(near, labels[c]) for c in top["combo"]])
+        by_graph = by_graph.sort_values(["graph", "combo"], ascending=[False, True]).reset_index(drop=True)
+        by_graph["rank"] = np.arange(1, len(by_graph) + 1)
+        out[f"modularity@{n} top1"] = by_graph["acc"].iloc[0]
+        out[f"modularity@{n} vote5"] = acc(ensemble.combine("vote", member_labels(by_graph, labels, k), [], k, 0)[0])
+        out[f"smoothed@{n}"] = acc(smoothed(vote, near, k))
+    return out
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("dumps", nargs="+", help="audit.py --dump folders (of the `full` grid)")
+    p.add_argument("--cache", required=True, help="the audit's stage cache")
+    p.add_argument("--n", type=int, default=2000, help="images per task, as the audit that dumped them")
+    args = p.parse_args()
+    cache, data, rows = Cache(Path(args.cache)), functools.lru_cache(load), []
+    for folder in args.dumps:
+        found = SimpleNamespace(from_dump=folder, tasks=list(TASKS), seeds=range(1000))  # all it holds
+        for task, seed, view, table, labels in built_tables(found):
+            rows.append({"task": task, "view": view, **row(table, labels, data(task, args.n), cache, seed)})
+            print(f"{task} seed {seed} {view}: done", flush=True)
+    results = pd.DataFrame(rows)
+    for view in VIEWS:
+        part = results[results["view"] == view].drop(columns="view").groupby("task").mean()
+        part.loc["MEAN"] = part.mean()
+        print(f"\n=== {view}: ACC, mean over seeds ===")
+        print(part.T.to_string(float_format="%.3f"))
+
+
+if __name__ == "__main__":
+    main()
