@@ -68,10 +68,20 @@ def built_tables(args):
                 yield task, seed, view, table, labels
 
 
+def with_ranks(rows: pd.DataFrame) -> pd.DataFrame:
+    """`rows` in the order they come, ranked 1, 2, ... (the rank `member_labels` reads)."""
+    return rows.reset_index(drop=True).assign(rank=lambda t: np.arange(1, len(t) + 1))
+
+
 def ranked_by(table: pd.DataFrame, rule: str) -> pd.DataFrame:
     """The working combos of `table` in `rule`'s order, with their rank (1 = first)."""
     ok = table[table["status"] == "ok"]
-    return ok.loc[selection.order(ok, rule)].reset_index(drop=True).assign(rank=lambda t: np.arange(1, len(t) + 1))
+    return with_ranks(ok.loc[selection.order(ok, rule)])
+
+
+def top_encoder_combos(ranked: pd.DataFrame, k: int) -> pd.DataFrame:
+    """The combos of the top-ranked encoder that found `k` clusters, in rank order."""
+    return ranked[(ranked["encoder"] == ranked["encoder"].iloc[0]) & (ranked["clusters"] == k)]
 
 
 def member_labels(ranked: pd.DataFrame, labels: dict, k: int, top_k: int = 5) -> list[np.ndarray]:

@@ -20,7 +20,7 @@ from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from audit import VIEWS, built_tables, member_labels, ranked_by
+from audit import VIEWS, built_tables, member_labels, ranked_by, top_encoder_combos, with_ranks
 from tasks import TASKS, load
 
 from bench import ensemble, scoring, selection
@@ -43,8 +43,7 @@ def row(table: pd.DataFrame, labels: dict, truth: np.ndarray, k: int) -> dict:
         if size == 5:
             out["best of 5"] = max(acc(m) for m in members)
     # other members: the top combo of each reducer (within the top encoder, k clusters): unlike errors?
-    top = ranked[(ranked["encoder"] == ranked["encoder"].iloc[0]) & (ranked["clusters"] == k)]
-    spread = top.groupby("reducer", sort=False).head(1).head(5).assign(rank=lambda t: np.arange(1, len(t) + 1))
+    spread = with_ranks(top_encoder_combos(ranked, k).groupby("reducer", sort=False).head(1).head(5))
     out["vote, one per reducer"] = acc(ensemble.combine("vote", member_labels(spread, labels, k), [], k, 0)[0])
     out["oracle"] = table.loc[table["status"] == "ok", "acc"].max()
     return out

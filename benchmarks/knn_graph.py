@@ -1,5 +1,5 @@
 """Can the top encoder's nearest-neighbour graph pick or fix the partition? For every run an
-audit kept (`benchmarks/audit.py --dump`, with its --cache, so every stage is warm), in the top
+audit kept (`benchmarks/audit.py --dump`; its --cache holds the encoders' outputs), in the top
 encoder's own output (standardised, PCA 50; the default rule's choice of encoder):
 
 - `modularity@K`: its combos that found k clusters ordered by Newman's modularity of their
@@ -22,24 +22,23 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
-from audit import VIEWS, built_tables, member_labels, ranked_by
+from audit import VIEWS, built_tables, member_labels, ranked_by, top_encoder_combos, with_ranks
 from sklearn.decomposition import PCA
-from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import StandardScaler
 from tasks import TASKS, load
 
 from bench import ensemble, scoring, selection
 from bench.cache import Cache
-from bench.executor import Executor
+from bench.executor import stage_keys
 from bench.grids import resolve_grid
+from clusterers.scan import nearest_neighbours
 
 NEIGHBOURS = (10, 30)
 
 
 def neighbours(latent: np.ndarray, k: int, seed: int) -> np.ndarray:
     x = StandardScaler().fit_transform(latent.reshape(len(latent), -1))
-    x = PCA(min(50, *x.shape), random_state=seed).fit_transform(x)
-    return NearestNeighbors(n_neighbors=k + 1).fit(x).kneighbors(x, return_distance=False)[:, 1:]
+    return nearest_neighbours(PCA(min(50, *x.shape), random_state=seed).fit_transform(x), k, seed)
 
 
 def modularity(near: np.ndarray, labels: np.ndarray) -> float:
@@ -56,10 +55,14 @@ def modularity(near: np.ndarray, labels: np.ndarray) -> float:
 
 
 def smoothed(labels: np.ndarray, near: np.ndarray, k: int) -> np.ndarray:
+    """Each image's majority label among its neighbours; noise (-1) does not vote, and an image
+    with no vote at all stays noise."""
     votes = np.zeros((len(labels), k))
-    np.add.at(votes, (np.repeat(np.arange(len(labels)), near.shape[1]), labels[near].ravel()), 1)
-    votes[np.arange(len(labels)), labels] += 0.5  # a tie keeps the image's own label
-    return votes.argmax(axis=1)
+    voter, label = np.repeat(np.arange(len(labels)), near.shape[1]), labels[near].ravel()
+    np.add.at(votes, (voter[label >= 0], label[label >= 0]), 1)
+    own = labels >= 0
+    votes[own, labels[own]] += 0.5  # a tie keeps the image's own label
+    return np.where(votes.any(axis=1), votes.argmax(axis=1), -1)
 
 
 def row(table, labels, data, cache, seed) -> dict:
@@ -67,15 +70,14 @@ def row(table, labels, data, cache, seed) -> dict:
     ranked = ranked_by(table, selection.DEFAULT_RANK)
     vote = ensemble.combine("vote", member_labels(ranked, labels, k), [], k, 0)[0]
     out = {"default top1": ranked["acc"].iloc[0], "default vote5": acc(vote)}
-    top = ranked[(ranked["encoder"] == ranked["encoder"].iloc[0]) & (ranked["clusters"] == k)]
-    outcomes = Executor(cache).run(resolve_grid("full"), data, n_clusters=k, seed=seed)
-    encoded = {o.combo.label: o.ok_key("encode") for o in outcomes}
-    latent = cache.load("encode", encoded[top["combo"].iloc[0]])[0]["x"]
+    top = top_encoder_combos(ranked, k)
+    encoders = stage_keys(resolve_grid("full"), data, n_clusters=k, seed=seed)[0]  # keys only: nothing runs
+    encoded = {spec.label: key for spec, key in encoders.items()}
+    latent = cache.load("encode", encoded[top["encoder"].iloc[0]])[0]["x"]
     for n in NEIGHBOURS:
         near = neighbours(latent, n, seed)
         by_graph = top.assign(graph=[modularity(near, labels[c]) for c in top["combo"]])
-        by_graph = by_graph.sort_values(["graph", "combo"], ascending=[False, True]).reset_index(drop=True)
-        by_graph["rank"] = np.arange(1, len(by_graph) + 1)
+        by_graph = with_ranks(by_graph.sort_values(["graph", "combo"], ascending=[False, True]))
         out[f"modularity@{n} top1"] = by_graph["acc"].iloc[0]
         out[f"modularity@{n} vote5"] = acc(ensemble.combine("vote", member_labels(by_graph, labels, k), [], k, 0)[0])
         out[f"smoothed@{n}"] = acc(smoothed(vote, near, k))
