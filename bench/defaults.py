@@ -6,12 +6,12 @@ loading scikit-learn or torch; the computing modules re-export them."""
 SCORES = ["silhouette", "score", "agreement", "consensus", "ref_silhouette", "stability",
           "prediction_strength", "cross_space", "encoder_silhouette",
           "encoder_agreement"]  # all label-free, one value per combo
-ENCODER_SCORES = ["augmentation", "rankme", "knn_agreement"]  # bench.representation: one per encoder
+ENCODER_SCORES = ["halves", "augmentation", "rankme", "knn_agreement"]  # bench.representation: one per encoder
 # a ranking rule is a score column, or two levels "ENCODER > PARTITION": encoders ordered by an
 # encoder score, then the combos of each by a partition score
 RULES = SCORES + [f"{e} > {p}" for e in ENCODER_SCORES for p in SCORES]
 # chosen by the audit over the task suite, full and no-pretrained (README: how combos are ranked)
-DEFAULT_RANK = "augmentation > encoder_agreement"
+DEFAULT_RANK = "halves > encoder_agreement"
 
 MIN_SHARE = 0.05  # default of --min-share (README: how combos are ranked)
 

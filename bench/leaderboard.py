@@ -8,7 +8,6 @@ changes the order.
 import numpy as np
 import pandas as pd
 
-import models.simclr
 from bench import crossspace, representation, scoring, selection
 from bench.cache import code_version, make_key
 from bench.executor import Outcome
@@ -93,9 +92,7 @@ def _add_run_scores(table: pd.DataFrame, outcomes: list[Outcome], usable: np.nda
     table.loc[usable, ["cross_space", "encoder_silhouette"]] = np.array(spaces, float).reshape(-1, 2)
     for members in table[usable].groupby("encoder").groups.values():
         table.loc[members, "encoder_agreement"] = scoring.agreement([outcomes[i].labels for i in members])
-    key = make_key(stage="represent", seed=seed, code=code_version(representation, models.simclr),
-                   encoders=sorted({o.ok_key("encode") for o in outcomes} - {None}))
-    by_encoder = cache.remember("represent", key, lambda: representation.of_run(outcomes, images, cache, seed=seed))
+    by_encoder = representation.of_run(outcomes, images, cache, seed=seed)
     for score, column in zip(representation.SCORES, ENCODER_COLUMNS):
         table[column] = [by_encoder.get(e, {}).get(score, np.nan) for e in table["encoder"]]
 

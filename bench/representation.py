@@ -2,22 +2,32 @@
 of two-level selection (README: how combos are ranked); each is computed on a seeded sample of
 at most SAMPLE images, so its cost is bounded at any N.
 
-- `augmentation`: how often an augmented view of an image (crop, flip, colour jitter: SimCLR's
-  augmentations) finds that image as its nearest neighbour among the originals, in the
-  encoder's standardised output. A representation that follows what an image shows, not its
-  exact pixels or brightness, keeps the view next to its image.
+- `halves`: does the representation link two parts of an image that share no pixel? Each image
+  is cut into two halves (left/right or top/bottom), each stretched back to full size and lit
+  anew (uneven lighting, gamma); the score is how often an image's first half finds its second
+  half among the 10 nearest of all second halves, in the encoder's standardised output, both
+  ways (chance: 10/500). Pixels, brightness and layout do not carry across the cut, what the
+  image shows does; no encoder entry trains on such pairs (`bench.views`).
+- `augmentation`: how often an augmented view of an image (SimCLR's augmentations: crop, flip,
+  colour jitter, grey) finds that image as its nearest neighbour among the originals. Biased:
+  `simclr` is trained to win it (`bench.views.biased`), so no default rule uses it.
 - `rankme`: RankMe (Garrido et al. 2023), the effective rank of the output: exp of the entropy
   of its normalised singular values.
 - `knn_agreement`: the mean overlap (Jaccard) of each image's 10 nearest neighbours under this
   encoder with those under each other encoder of the run.
 """
 
+import sys
+
 import numpy as np
 import torch
 
+from bench.views import SCORE_VIEWS
+
 SAMPLE = 500
 NEIGHBOURS = 10
-SCORES = ("augmentation", "rankme", "knn_agreement")
+SCORES = (*SCORE_VIEWS, "rankme", "knn_agreement")
+PARTNERS = 10  # `halves`: a half counts as found among its 10 nearest (top-1 of 500 is too noisy)
 
 
 def _standardised(latent: np.ndarray, reference: np.ndarray | None = None) -> np.ndarray:
@@ -29,6 +39,18 @@ def _standardised(latent: np.ndarray, reference: np.ndarray | None = None) -> np
 
 def _squared_distances(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return (a ** 2).sum(1)[:, None] + (b ** 2).sum(1)[None] - 2 * a @ b.T
+
+
+def partner_retrieval(first: np.ndarray, second: np.ndarray, k: int = PARTNERS) -> float:
+    """Fraction of rows of `first` whose own row of `second` is among their k nearest rows of
+    `second`, and the other way round, averaged (each side standardised by the other's statistics)."""
+    found = []
+    for query, gallery in ((first, second), (second, first)):
+        a, b = _standardised(gallery), _standardised(query, gallery)
+        distances = _squared_distances(b, a)
+        own = distances[np.arange(len(a)), np.arange(len(a))]
+        found.append(np.mean((distances < own[:, None]).sum(axis=1) < k))
+    return float(np.mean(found))
 
 
 def retrieval(original: np.ndarray, view: np.ndarray) -> float:
@@ -79,29 +101,49 @@ def encoder_scores(models: list, images: np.ndarray, latents: list[np.ndarray], 
                    sample: int = SAMPLE) -> list[dict]:
     """The scores of each encoder: `models[i]` (a built, trained `Autoencoder`, or None when it
     cannot be rebuilt) produced `latents[i]` from `images`."""
+    from bench.views import halves
     from models.train import encode
     rows = np.sort(np.random.default_rng(seed).permutation(len(images))[:sample])
     view = torch.from_numpy(augmented(images[rows], seed))
+    first, second = (torch.from_numpy(half) for half in halves(images[rows], seed))
     picked = [z[rows] for z in latents]
     agree = knn_agreement(picked)
     out = []
     for model, z, knn in zip(models, picked, agree):
-        scores = {"rankme": rankme(z), "knn_agreement": knn, "augmentation": np.nan}
+        scores = {"rankme": rankme(z), "knn_agreement": knn, "halves": np.nan, "augmentation": np.nan}
         if model is not None:
+            scores["halves"] = partner_retrieval(*(encode(model, part).reshape(len(rows), -1)
+                                                   for part in (first, second)))
             scores["augmentation"] = retrieval(z, encode(model, view))
         out.append(scores)
     return out
 
 
 def of_run(outcomes: list, images: np.ndarray, cache, *, seed: int = 0) -> dict:
-    """{encoder label: its scores} for the encoders of a run that worked, each rebuilt from the
-    cache (trained weights included) to encode the augmented views."""
-    from models import create_encoder
+    """{encoder label: its scores} for the encoders of a run that worked."""
     encoders = {}
     for o in outcomes:
         key = o.ok_key("encode")
         if key is not None:
             encoders.setdefault(o.combo.encoder, key)
+    return remembered(encoders, images, cache, seed=seed)
+
+
+def remembered(encoders: dict, images: np.ndarray, cache, *, seed: int = 0) -> dict:
+    """`of_encoders`, kept in the cache under the keys of the encoders it read (and this code),
+    so a warm rerun recomputes nothing."""
+    import models.simclr
+    from bench import views
+    from bench.cache import code_version, make_key
+    key = make_key(stage="represent", seed=seed, code=code_version(sys.modules[__name__], views, models.simclr),
+                   encoders=sorted(encoders.values()))
+    return cache.remember("represent", key, lambda: of_encoders(encoders, images, cache, seed=seed))
+
+
+def of_encoders(encoders: dict, images: np.ndarray, cache, *, seed: int = 0) -> dict:
+    """{encoder label: its scores} for `encoders` ({spec: its cache key in the encode stage}),
+    each rebuilt from the cache (trained weights included) to encode the views."""
+    from models import create_encoder
     specs, models, latents = list(encoders), [], []
     for spec in specs:
         arrays, _ = cache.load("encode", encoders[spec])

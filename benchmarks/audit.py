@@ -90,12 +90,12 @@ def member_labels(ranked: pd.DataFrame, labels: dict, k: int, top_k: int = 5) ->
     return [o.labels for _, o in ensemble.choose_members(ranked, outcomes, k, top_k, ensemble.MIN_NMI)[0]]
 
 
-def evaluate(table, labels, k, seed):
-    """One row per ranking rule of bench (bench.selection.RULES), each ordering the working
-    combos: top-1 ACC, oracle ACC, regret, Spearman with ACC, ensemble ACC."""
+def evaluate(table, labels, k, seed, rules=selection.RULES):
+    """One row per ranking rule (default: all of bench.selection.RULES), each ordering the
+    working combos: top-1 ACC, oracle ACC, regret, Spearman with ACC, ensemble ACC."""
     ok = table[table["status"] == "ok"]
     rows = []
-    for name in selection.RULES:
+    for name in rules:
         ranked = ranked_by(table, name)
         position = -ranked["rank"].to_numpy(float)  # the rule's order as a score
         defined = np.ptp(ranked["acc"]) > 0 and len(ranked) > 2

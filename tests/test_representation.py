@@ -67,6 +67,17 @@ def test_retrieval_rewards_an_encoder_that_ignores_the_augmentation():
     assert representation.retrieval(identity, rng.normal(size=(300, 16))) < 0.05  # chance: 1/300
 
 
+def test_partner_retrieval_finds_the_other_half_only_where_both_halves_share_a_code():
+    rng = np.random.default_rng(0)
+    content = rng.normal(size=(400, 8))  # what an image shows, the same on both of its halves
+    first = content + rng.normal(0, 0.1, content.shape)
+    second = content + rng.normal(0, 0.1, content.shape)
+    assert representation.partner_retrieval(first, second) == 1.0
+    unrelated = representation.partner_retrieval(first, rng.normal(size=(400, 8)))
+    assert unrelated < 0.1  # chance: 10 of 400
+    assert representation.partner_retrieval(first, second, k=1) <= representation.partner_retrieval(first, second, k=10)
+
+
 def test_rankme_counts_the_directions_used():
     rng = np.random.default_rng(0)
     isotropic = rng.normal(size=(500, 20))
@@ -97,6 +108,7 @@ def test_scores_of_a_run_rebuild_trained_encoders_from_the_cache(digits_npz, run
     for scores in first.values():
         assert set(scores) == set(representation.SCORES)
         assert 0 <= scores["augmentation"] <= 1 and scores["rankme"] >= 1 and 0 <= scores["knn_agreement"] <= 1
+        assert 0 <= scores["halves"] <= 1
     assert representation.of_run(outcomes, data.x, cache, seed=0) == first
 
 
@@ -111,11 +123,11 @@ def test_run_level_scores_are_kept_in_the_cache_for_a_warm_rerun(digits_npz, tmp
     cache = Cache(tmp_path / "cache")
     outcomes = Executor(cache).run(grid, data, n_clusters=10, seed=0)
     first = leaderboard.build(outcomes, images=data.x, n_clusters=10, seed=0, cache=cache)
-    assert first[["cross_space", "enc_augmentation"]].notna().all().all()
+    assert first[["cross_space", "enc_halves", "enc_augmentation"]].notna().all().all()
 
     def never(*args, **kwargs):
         raise AssertionError("recomputed on a warm rerun")
-    monkeypatch.setattr(representation, "of_run", never)
+    monkeypatch.setattr(representation, "of_encoders", never)
     monkeypatch.setattr(crossspace, "of_run", never)
     again = leaderboard.build(outcomes, images=data.x, n_clusters=10, seed=0, cache=cache)
     columns = ["combo", "cross_space", "encoder_silhouette", *leaderboard.ENCODER_COLUMNS]
