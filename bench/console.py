@@ -25,7 +25,7 @@ def _num(value, digits=3) -> str:
 
 
 # short console headings of the label-free columns a ranking rule can use
-HEADINGS = {"enc_halves": "halves", "enc_augmentation": "aug", "enc_rankme": "rankme",
+HEADINGS = {"enc_pretrained": "pre", "enc_halves": "halves", "enc_augmentation": "aug", "enc_rankme": "rankme",
             "enc_knn_agreement": "knn", "encoder_agreement": "e-agr", "encoder_silhouette": "e-silh",
             "silhouette": "silh", "agreement": "agree", "score": "score", "consensus": "cons",
             "ref_silhouette": "r-silh", "stability": "stab", "prediction_strength": "pstr",
@@ -35,7 +35,8 @@ HEADINGS = {"enc_halves": "halves", "enc_augmentation": "aug", "enc_rankme": "ra
 def score_columns(table: pd.DataFrame, rank_by: str) -> list[str]:
     """The columns the console shows for `rank_by`: what the rule ranks by, then silhouette."""
     from bench.defaults import split_rule
-    columns = [c for c in split_rule(rank_by) if c] + ["silhouette"]
+    encoders, partition = split_rule(rank_by)
+    columns = [*encoders, partition, "silhouette"]
     return [c for c in dict.fromkeys(columns) if c in table]
 
 

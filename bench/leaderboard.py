@@ -11,6 +11,7 @@ import pandas as pd
 from bench import crossspace, representation, scoring, selection
 from bench.cache import code_version, make_key
 from bench.executor import Outcome
+from models import MODELS
 
 TIME_COLUMNS = ["encode_s", "reduce_s", "cluster_s"]
 ENCODER_COLUMNS = [f"enc_{s}" for s in representation.SCORES]  # one value per encoder
@@ -32,6 +33,8 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
         rows.append({
             "combo": o.combo.label, "encoder": o.combo.encoder.label,
             "reducer": o.combo.reducer.label, "clusterer": o.combo.clusterer.label,
+            # weights learned on other data: a ranking level of its own (bench.defaults.RULES)
+            "enc_pretrained": float(MODELS.get(o.combo.encoder.name).pretrained),
             "clusters": found, "noise": float(np.mean(o.labels < 0)) if o.labels is not None else np.nan,
             "smallest": scoring.smallest_share(o.labels) if o.labels is not None else np.nan,
             "silhouette": o.silhouette if o.labels is not None else np.nan,
@@ -73,7 +76,7 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "smallest", "noise",
              *TIME_COLUMNS, "status", "warnings", "encoder", "reducer", "clusterer", "stability",
-             "prediction_strength", *extra]
+             "prediction_strength", "enc_pretrained", *extra]
     return table[order + [c for c in ("acc", "nmi", "ari") if c in table]]
 
 

@@ -44,7 +44,8 @@ def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: l
         pictures.append(plots.disagreement_mosaic(folder, dataset.x, disagreement(
             [o.labels for _, o in members], k, labels)))
     if dataset.y is not None:
-        columns = [c for c in dict.fromkeys([*filter(None, split_rule(rank_by)), *SCORES]) if c in table]
+        encoders, partition = split_rule(rank_by)
+        columns = [c for c in dict.fromkeys([*encoders, partition, *SCORES]) if c in table]
         pictures.append(plots.audit_scatter(folder, table, columns, [row.rank for row, _ in members]))
     best = usable[0]
     embedding = cache.load("reduce", best.records["reduce"].key)[0]["x"]
@@ -246,7 +247,8 @@ def _board(table: pd.DataFrame, members: set, rank_by: str) -> str:
     """The sortable, filterable leaderboard: working combos, then failed ones apart; first the
     columns the ranking uses, then ACC (with ground truth), then the rest."""
     from bench.defaults import split_rule
-    first = ["rank", "combo", *filter(None, split_rule(rank_by)), "acc", "nmi", "ari", "clusters", "status"]
+    encoders, partition = split_rule(rank_by)
+    first = ["rank", "combo", *encoders, partition, "acc", "nmi", "ari", "clusters", "status"]
     columns = [c for c in dict.fromkeys(first + list(table.columns)) if c in table and c != "warnings"]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     bodies = {"ok": [], "failed": []}
@@ -277,7 +279,8 @@ def write_html(folder: Path, record: dict, table: pd.DataFrame, pictures: list[P
     from bench.defaults import split_rule
     members = {m["combo"] for m in record["ensemble"]["members"]}
     rank_by = record["args"]["rank_by"]
-    encoder_column, partition = split_rule(rank_by)
+    encoders, partition = split_rule(rank_by)
+    encoder_column = encoders[-1] if encoders else None  # the score that orders encoders of one kind
     summary = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in summary_lines(record))
     by_name = {p.name: p for p in pictures}
     grid = grid_heatmaps(table, partition, encoder_column)

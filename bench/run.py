@@ -88,8 +88,9 @@ def parser() -> argparse.ArgumentParser:
                    "combo nor voted; 0 allows any (see README: how combos are ranked)")
     p.add_argument("--rank-by", choices=RULES, default=DEFAULT_RANK, metavar="RULE",
                    help="the label-free ranking that orders the leaderboard and picks the "
-                   f"ensemble: a score ({', '.join(SCORES)}) or two levels 'ENCODER > SCORE', "
-                   f"encoders first by {', '.join(ENCODER_SCORES)} (see README: how combos are ranked)")
+                   f"ensemble: a score ({', '.join(SCORES)}) or levels 'ENCODER > SCORE', "
+                   f"encoders first by {', '.join(ENCODER_SCORES)}, optionally after 'pretrained >' "
+                   "(see README: how combos are ranked)")
     p.add_argument("--ensemble", choices=METHODS, default="vote",
                    help="majority vote; vote weighted by score; co-association consensus")
     p.add_argument("--self-train", action="store_true",

@@ -26,8 +26,8 @@ from bench.scoring import SILHOUETTE_SAMPLE, pairwise_nmi
 def order(table: pd.DataFrame, rule: str) -> pd.Index:
     """The index of `table`'s rows in `rule`'s order, best first (missing values last, ties by
     combo name, so the order never depends on the row order it came in)."""
-    encoder, partition = split_rule(rule)
-    keys = ([encoder] if encoder else []) + [partition, "combo"]
+    encoders, partition = split_rule(rule)
+    keys = [*encoders, partition, "combo"]
     missing = [k for k in keys if k not in table]
     if missing:
         raise ValueError(f"ranking rule {rule!r} needs column {missing[0]!r}: build the leaderboard "

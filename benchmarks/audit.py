@@ -124,6 +124,13 @@ def report(results: pd.DataFrame):
                 table["MAX"] = table.drop(columns="MEAN").max(axis=1)
             print(f"\n{metric}: {note}")
             print(table.sort_values("MEAN", ascending=metric == "regret").to_string(float_format="%.3f"))
+            if metric == "ensemble":
+                tasks = table.drop(columns="MEAN")
+                best = pd.DataFrame({"best rule": tasks.idxmax(), "its ensemble": tasks.max(),
+                                     "default's": tasks.loc[selection.DEFAULT_RANK]})
+                best["default - best"] = best["default's"] - best["its ensemble"]
+                print(f"\nthe default ({selection.DEFAULT_RANK}) against the best rule of each task:")
+                print(best.to_string(float_format="%.3f"))
         oracle = part[part["rule"] == "silhouette"].groupby("task")["oracle"].mean()
         print("\noracle-best ACC: " + ", ".join(f"{t} {v:.3f}" for t, v in oracle.items()))
 

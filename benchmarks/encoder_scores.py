@@ -1,8 +1,9 @@
 """Which encoder does each encoder-level score pick, task by task? For every run an audit kept
 (`benchmarks/audit.py --dump`; its --cache holds the encoders' outputs and weights), the encoder
 scores of `bench.representation` as the code is now are computed again and put in the kept
-leaderboards; then each two-level rule `SCORE > encoder_agreement` (and `encoder_agreement`
-alone) is scored as the audit does: regret of its top-1 and ACC of the default ensemble, per
+leaderboards (with `enc_pretrained`, which the grid's entries declare); then each rule
+`[pretrained >] SCORE > encoder_agreement` (and `encoder_agreement` alone) is scored as the
+audit does: regret of its top-1 and ACC of the default ensemble, per
 task and mean/max over tasks, and which encoder it put first beside the encoder of the best
 combo. Labels are used for the figures only.
 
@@ -26,6 +27,7 @@ from bench import representation
 from bench.cache import Cache
 from bench.executor import stage_keys
 from bench.grids import resolve_grid
+from models import MODELS
 
 
 @functools.lru_cache(maxsize=None)
@@ -47,7 +49,8 @@ def main():
     p.add_argument("--write", help="keep the re-scored leaderboards and labels here")
     args = p.parse_args()
     candidates = list(representation.SCORES)
-    rules = [f"{s} > encoder_agreement" for s in candidates] + ["encoder_agreement"]
+    rules = ([f"pretrained > {s} > encoder_agreement" for s in candidates]
+             + [f"{s} > encoder_agreement" for s in candidates] + ["encoder_agreement"])
     rows, picks = [], []
     for folder in args.dumps:
         found = SimpleNamespace(from_dump=folder, tasks=list(TASKS), seeds=range(1000))  # all it holds
@@ -55,6 +58,7 @@ def main():
             scores = encoder_scores(task, seed, args.n, args.cache, args.grid, tuple(sorted(table["encoder"].unique())))
             for score in representation.SCORES:
                 table[f"enc_{score}"] = [scores.get(e, {}).get(score, np.nan) for e in table["encoder"]]
+            table["enc_pretrained"] = [float(MODELS.get(e.split("(")[0]).pretrained) for e in table["encoder"]]
             if args.write:
                 Path(args.write).mkdir(parents=True, exist_ok=True)
                 stem = f"{task}~{seed}~{view}"
@@ -68,8 +72,8 @@ def main():
             best = ok.groupby("encoder")["acc"].max()
             picks.append({"task": task, "seed": seed, "view": view, "best encoder": best.idxmax(),
                           "its best": best.max(),
-                          **{s: ranked_by(table, f"{s} > encoder_agreement")["encoder"].iloc[0]
-                             for s in candidates if s != "rankme"}})
+                          **{r.removesuffix(" > encoder_agreement"): ranked_by(table, r)["encoder"].iloc[0]
+                             for r in rules if "halves" in r or "augmentation" in r}})
             if view == "full":
                 print(f"{task} seed {seed}: " + "; ".join(
                     f"{e} best {best[e]:.3f} " + " ".join(f"{s[:8]} {v:.3f}" for s, v in sc.items())

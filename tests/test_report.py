@@ -54,7 +54,7 @@ def test_board_leads_with_the_ranking_columns_then_acc(finished_run):
     page = (folder / "report.html").read_text()
     board = page[page.index('<table id="board">'):]
     headings = re.findall(r"<th>([^<]*)</th>", board[:board.index("</thead>")])
-    assert headings[:5] == ["rank", "combo", "enc_halves", "encoder_agreement", "acc"]
+    assert headings[:6] == ["rank", "combo", "enc_pretrained", "enc_halves", "encoder_agreement", "acc"]
     assert "warnings" not in headings and len(headings) == len(set(headings))
     first_row = board[board.index('<tbody class="ok">'):].split("</tr>")[0]
     cells = re.findall(r"<td[^>]*>(?:<span[^>]*>)?([^<]*)", first_row)

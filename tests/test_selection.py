@@ -72,8 +72,13 @@ def test_two_level_rule_orders_encoders_first_then_their_combos():
     }, index=[10, 11, 12, 13, 14])
     assert list(selection.order(table, "silhouette")) == [10, 12, 11, 13, 14]
     assert list(selection.order(table, "augmentation > silhouette")) == [12, 13, 10, 11, 14]
-    assert selection.split_rule("augmentation > silhouette") == ("enc_augmentation", "silhouette")
-    assert selection.split_rule("cross_space") == (None, "cross_space")
+    assert selection.split_rule("augmentation > silhouette") == (["enc_augmentation"], "silhouette")
+    assert selection.split_rule("cross_space") == ([], "cross_space")
+    # three levels: pretrained encoders first, then the encoder score, then the combos
+    prior = table.assign(enc_pretrained=[0.0, 0.0, 0.0, 0.0, 1.0])
+    assert list(selection.order(prior, "pretrained > augmentation > silhouette")) == [14, 12, 13, 10, 11]
+    assert selection.split_rule("pretrained > halves > encoder_agreement") == (
+        ["enc_pretrained", "enc_halves"], "encoder_agreement")
     # ties go by combo name, whatever order the rows came in
     tied = table.assign(silhouette=0.5)
     assert list(selection.order(tied.iloc[::-1], "silhouette")) == [11, 10, 14, 13, 12]
