@@ -25,8 +25,8 @@ def _num(value, digits=3) -> str:
 
 
 # short console headings of the label-free columns a ranking rule can use
-HEADINGS = {"enc_pretrained": "pre", "enc_halves": "halves", "enc_augmentation": "aug", "enc_rankme": "rankme",
-            "enc_knn_agreement": "knn", "encoder_agreement": "e-agr", "encoder_silhouette": "e-silh",
+HEADINGS = {"enc_pretrained": "pre", "enc_halves": "halves", "enc_augmentation": "aug",
+            "enc_rankme": "rankme", "enc_knn_agreement": "knn", "encoder_agreement": "e-agr", "encoder_silhouette": "e-silh",
             "silhouette": "silh", "agreement": "agree", "score": "score", "consensus": "cons",
             "ref_silhouette": "r-silh", "stability": "stab", "prediction_strength": "pstr",
             "cross_space": "cross"}

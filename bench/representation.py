@@ -17,8 +17,6 @@ at most SAMPLE images, so its cost is bounded at any N.
   encoder with those under each other encoder of the run.
 """
 
-import sys
-
 import numpy as np
 import torch
 
@@ -135,7 +133,7 @@ def remembered(encoders: dict, images: np.ndarray, cache, *, seed: int = 0) -> d
     import models.simclr
     from bench import views
     from bench.cache import code_version, make_key
-    key = make_key(stage="represent", seed=seed, code=code_version(sys.modules[__name__], views, models.simclr),
+    key = make_key(stage="represent", seed=seed, code=code_version(encoder_scores, views, models.simclr),
                    encoders=sorted(encoders.values()))
     return cache.remember("represent", key, lambda: of_encoders(encoders, images, cache, seed=seed))
 

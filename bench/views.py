@@ -58,8 +58,8 @@ def split(x: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tens
 
 
 def shade(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """Uneven lighting: a linear ramp of 0.3-0.6 (of the [-1, 1] range) at the corners, in a
-    random direction, added to the image."""
+    """Uneven lighting: a linear ramp in a random direction, rising by up to 0.3-0.6 (of the
+    [-1, 1] range) from the centre to the far corner, added to the image."""
     n, _, h, w = x.shape
     angle, amplitude = _uniform(n, 0, 2 * np.pi, g), _uniform(n, 0.3, 0.6, g)
     rows, cols = torch.linspace(-1, 1, h)[:, None], torch.linspace(-1, 1, w)[None]

@@ -3,9 +3,9 @@
 scores of `bench.representation` as the code is now are computed again and put in the kept
 leaderboards (with `enc_pretrained`, which the grid's entries declare); then each rule
 `[pretrained >] SCORE > encoder_agreement` (and `encoder_agreement` alone) is scored as the
-audit does: regret of its top-1 and ACC of the default ensemble, per
-task and mean/max over tasks, and which encoder it put first beside the encoder of the best
-combo. Labels are used for the figures only.
+audit does: regret of its top-1 and ACC of the ensemble of its members, per task and mean/max
+over tasks, and which encoder it put first beside the encoder of the best combo. Labels are
+used for the figures only.
 
     python benchmarks/encoder_scores.py /tmp/audit/dump --cache /tmp/audit/cache [--write DIR]
 
@@ -58,6 +58,7 @@ def main():
             scores = encoder_scores(task, seed, args.n, args.cache, args.grid, tuple(sorted(table["encoder"].unique())))
             for score in representation.SCORES:
                 table[f"enc_{score}"] = [scores.get(e, {}).get(score, np.nan) for e in table["encoder"]]
+            # an encoder's label is its name, with its parameters in brackets when it has any
             table["enc_pretrained"] = [float(MODELS.get(e.split("(")[0]).pretrained) for e in table["encoder"]]
             if args.write:
                 Path(args.write).mkdir(parents=True, exist_ok=True)
@@ -85,9 +86,12 @@ def main():
             continue
         for metric in ("regret", "ensemble"):
             table = part.groupby(["rule", "task"])[metric].mean().unstack("task")
-            table["MEAN"] = table.mean(axis=1)
-            table["MAX" if metric == "regret" else "MIN"] = (table.drop(columns="MEAN").max(axis=1) if metric == "regret"
-                                                            else table.drop(columns="MEAN").min(axis=1))
+            tasks = table.copy()
+            table["MEAN"] = tasks.mean(axis=1)
+            if metric == "regret":
+                table["MAX"] = tasks.max(axis=1)
+            else:
+                table["MIN"] = tasks.min(axis=1)
             print(f"\n=== {view}: {metric}, mean over seeds ===")
             print(table.sort_values("MEAN", ascending=metric == "regret").to_string(float_format="%.3f"))
         print(f"\n=== {view}: the encoder each score puts first (seed by seed) ===")

@@ -55,7 +55,7 @@ def test_shade_is_a_ramp_and_gamma_keeps_black_and_white():
     flat = torch.zeros(4, 1, 16, 16)
     shaded = views.shade(flat, torch.Generator().manual_seed(0))[:, 0]
     spread = shaded.amax(dim=(1, 2)) - shaded.amin(dim=(1, 2))
-    assert ((spread > 0.5) & (spread < 1.3)).all()  # 0.3-0.6 either side of the centre, corner to corner
+    assert ((spread > 0.4) & (spread <= 1.2 + 1e-6)).all()  # up to 0.3-0.6 either side of the centre
     assert torch.allclose(shaded.mean(dim=(1, 2)), torch.zeros(4), atol=1e-5)  # as much lighter as darker
     ends = torch.tensor([-1.0, 1.0]).reshape(1, 1, 1, 2).repeat(5, 1, 1, 1)
     assert torch.equal(views.gamma(ends, torch.Generator().manual_seed(0)), ends)
