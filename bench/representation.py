@@ -20,11 +20,11 @@ at most SAMPLE images, so its cost is bounded at any N.
 import numpy as np
 import torch
 
-from bench.views import SCORE_VIEWS
+from bench import views
 
 SAMPLE = 500
 NEIGHBOURS = 10
-SCORES = (*SCORE_VIEWS, "rankme", "knn_agreement")
+SCORES = (*views.SCORE_VIEWS, "rankme", "knn_agreement")
 PARTNERS = 10  # `halves`: a half counts as found among its 10 nearest (top-1 of 500 is too noisy)
 
 
@@ -99,11 +99,10 @@ def encoder_scores(models: list, images: np.ndarray, latents: list[np.ndarray], 
                    sample: int = SAMPLE) -> list[dict]:
     """The scores of each encoder: `models[i]` (a built, trained `Autoencoder`, or None when it
     cannot be rebuilt) produced `latents[i]` from `images`."""
-    from bench.views import halves
     from models.train import encode
     rows = np.sort(np.random.default_rng(seed).permutation(len(images))[:sample])
     view = torch.from_numpy(augmented(images[rows], seed))
-    first, second = (torch.from_numpy(half) for half in halves(images[rows], seed))
+    first, second = (torch.from_numpy(half) for half in views.halves(images[rows], seed))
     picked = [z[rows] for z in latents]
     agree = knn_agreement(picked)
     out = []
@@ -131,7 +130,6 @@ def remembered(encoders: dict, images: np.ndarray, cache, *, seed: int = 0) -> d
     """`of_encoders`, kept in the cache under the keys of the encoders it read (and this code),
     so a warm rerun recomputes nothing."""
     import models.simclr
-    from bench import views
     from bench.cache import code_version, make_key
     key = make_key(stage="represent", seed=seed, code=code_version(encoder_scores, views, models.simclr),
                    encoders=sorted(encoders.values()))

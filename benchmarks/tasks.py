@@ -49,10 +49,12 @@ def grey(x: np.ndarray) -> np.ndarray:
     return np.rint(x @ np.array([0.299, 0.587, 0.114])).astype(np.uint8)
 
 
-def half_size(x: np.ndarray) -> np.ndarray:
-    """(N, H, W, C) uint8 -> (N, H/2, W/2, C), each output pixel the mean of a 2x2 block."""
-    n, h, w, c = x.shape
-    return np.rint(x.reshape(n, h // 2, 2, w // 2, 2, c).mean(axis=(2, 4))).astype(np.uint8)
+def downscaled(x: np.ndarray, factor: int = 2) -> np.ndarray:
+    """(N, H, W[, C]) -> uint8 (N, H/factor, W/factor[, C]), each output pixel the mean of a
+    factor x factor block."""
+    n, h, w, *channels = x.shape
+    blocks = x.reshape(n, h // factor, factor, w // factor, factor, *channels)
+    return np.rint(blocks.mean(axis=(2, 4))).astype(np.uint8)
 
 
 def transformed(file: str, name: str, n: int, transform) -> Dataset:
@@ -72,9 +74,7 @@ def patches(photos: list[str], name: str, n: int, size: int = 32, zoom: int = 2)
         image = np.asarray(getattr(skimage.data, photo)(), dtype=np.float64)
         tops = rng.integers(0, image.shape[0] - side + 1, per)
         lefts = rng.integers(0, image.shape[1] - side + 1, per)
-        cut = np.stack([image[t:t + side, l:l + side] for t, l in zip(tops, lefts)])
-        shape = (per, size, zoom, size, zoom) + cut.shape[3:]
-        xs.append(np.rint(cut.reshape(shape).mean(axis=(2, 4))).astype(np.uint8))
+        xs.append(downscaled(np.stack([image[t:t + side, l:l + side] for t, l in zip(tops, lefts)]), zoom))
         ys.append(np.full(per, label))
     return _dataset(name, np.concatenate(xs), np.concatenate(ys))
 
@@ -96,7 +96,7 @@ TASKS = {  # name -> loader(n)
     # image kinds the defaults were not tuned on (README of benchmarks: the task suite)
     "vehicles-grey": partial(transformed, "vehicles_vs_animals_9000.npz", "vehicles-grey", transform=grey),
     "vehicles-16px": partial(transformed, "vehicles_vs_animals_9000.npz", "vehicles-16px",
-                             transform=half_size),
+                             transform=downscaled),
     "textures": partial(patches, ["brick", "grass", "gravel", "moon"], "textures"),  # grey, k=4
     "photo-patches": partial(patches, ["astronaut", "coffee", "chelsea", "hubble_deep_field",
                                        "immunohistochemistry"], "photo-patches"),  # colour, k=5
