@@ -21,12 +21,12 @@ def _reconstruct(spec, arrays: dict, images: np.ndarray) -> np.ndarray | None:
     from models import create_encoder
     state = {k.removeprefix("state."): torch.from_numpy(v) for k, v in arrays.items() if k.startswith("state.")}
     model = create_encoder(spec.name, in_channels=images.shape[1], image_size=images.shape[2:], **spec.kwargs)
-    if not state or not hasattr(model, "decoder"):
+    if not state or not model.reconstructs:
         return None  # nothing trained (pixels, features), or nothing to reconstruct with (contrastive)
     model.load_state_dict(state)
     model.eval()
     with torch.no_grad():
-        return model(torch.from_numpy(images))[1].numpy()
+        return model.decode(model.encode(torch.from_numpy(images))).numpy()
 
 
 def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: list, labels: np.ndarray,
@@ -48,7 +48,7 @@ def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: l
         columns = [c for c in dict.fromkeys([*encoders, partition, *SCORES]) if c in table]
         pictures.append(plots.audit_scatter(folder, table, columns, [row.rank for row, _ in members]))
     best = usable[0]
-    embedding = cache.load("reduce", best.records["reduce"].key)[0]["x"]
+    embedding = cache.array("reduce", best.records["reduce"].key)
     pictures.append(plots.embedding_map(folder, embedding, labels, dataset.y, seed,
                                         f"best combo: {best.combo.label}"))
     seen = set()

@@ -1,8 +1,8 @@
 """Encoder registry: autoencoder variants and feature encoders.
 
 Every entry's factory takes `in_channels` (set from the data), optionally `image_size`
-(height, width), and returns an `Autoencoder` (see `models/base.py`); `models/train.py` trains
-and runs it. Entries marked `pretrained` use weights learned elsewhere (ImageNet).
+(height, width), and returns an `Encoder` (`models/base.py`; an `Autoencoder` also decodes);
+`models/train.py` trains and runs it. Entries marked `pretrained` use weights learned elsewhere (ImageNet).
 """
 
 import inspect

@@ -26,9 +26,11 @@ class Baseline(Autoencoder):
             nn.Tanh(),
         )
 
-    def forward(self, x):
-        latent = self.encoder(x)
-        return latent, self.decoder(latent)
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, latent):
+        return self.decoder(latent)
 
 
 @MODELS.register("baseline", cost=25)

@@ -24,9 +24,11 @@ class ConvAE(Autoencoder):
         self.decoder = nn.Sequential(*deconv_block(latent_channels, 2 * width), *deconv_block(2 * width, width),
                                      nn.Conv2d(width, in_channels, 3, 1, 1), nn.Tanh())
 
-    def forward(self, x):
-        latent = self.encoder(x)
-        return latent, self.decoder(latent)
+    def encode(self, x):
+        return self.encoder(x)
+
+    def decode(self, latent):
+        return self.decoder(latent)
 
 
 @MODELS.register("conv", cost=60)

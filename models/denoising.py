@@ -14,8 +14,8 @@ class DenoisingAE(ConvAE):
     def training_loss(self, x):
         noise = torch.randn(x.shape, generator=self.generator, device=x.device)
         noisy = (x + self.noise * noise).clamp(-1, 1)
-        latent, reconstruction = self(noisy)
-        return self.loss_fn(x, latent, reconstruction)  # compared with the clean images
+        latent = self.encode(noisy)
+        return self.loss_fn(x, latent, self.decode(latent))  # compared with the clean images
 
 
 @MODELS.register("denoise", cost=60)

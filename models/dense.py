@@ -22,12 +22,11 @@ class DenseAE(Autoencoder):
         self.decoder = nn.Sequential(*deconv_block(2 * width, width),
                                      nn.ConvTranspose2d(width, in_channels, 2, 2), nn.Tanh())
 
+    def encode(self, x):
+        return self.encoder(x)
+
     def decode(self, latent):
         return self.decoder(self.expand(latent).view(-1, *self.shape))
-
-    def forward(self, x):
-        latent = self.encoder(x)
-        return latent, self.decode(latent)
 
 
 @MODELS.register("dense", cost=60)

@@ -7,7 +7,7 @@ import torch
 import torch.nn.functional as F
 
 from models import MODELS
-from models.base import Autoencoder
+from models.base import Encoder
 
 
 def colour_histogram(x: torch.Tensor, bins: int) -> torch.Tensor:
@@ -38,14 +38,13 @@ def hog(x: torch.Tensor, orientations: int, cells: int) -> torch.Tensor:
     return pooled / (pooled.norm(dim=1, keepdim=True) + 1e-6)
 
 
-class Handcrafted(Autoencoder):
+class Handcrafted(Encoder):
     def __init__(self, bins: int = 4, orientations: int = 9, cells: int = 4):
-        super().__init__(epochs=0)
+        super().__init__()
         self.bins, self.orientations, self.cells = bins, orientations, cells
 
-    def forward(self, x):
-        features = torch.cat([colour_histogram(x, self.bins), hog(x, self.orientations, self.cells)], dim=1)
-        return features, x
+    def encode(self, x):
+        return torch.cat([colour_histogram(x, self.bins), hog(x, self.orientations, self.cells)], dim=1)
 
 
 @MODELS.register("handcrafted", cost=20, seeded=False)

@@ -1,15 +1,12 @@
 """The images themselves as features: nothing to train, a reference every encoder must beat."""
 
 from models import MODELS
-from models.base import Autoencoder
+from models.base import Encoder
 
 
-class Pixels(Autoencoder):
-    def __init__(self):
-        super().__init__(epochs=0)
-
-    def forward(self, x):
-        return x, x
+class Pixels(Encoder):
+    def encode(self, x):
+        return x
 
 
 @MODELS.register("pixels", cost=0.1, seeded=False)

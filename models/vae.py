@@ -15,9 +15,8 @@ class ConvVAE(DenseAE):
         self.latent_dim, self.beta = latent_dim, beta
         self.expand[0] = torch.nn.Linear(latent_dim, self.expand[0].out_features)
 
-    def forward(self, x):
-        mu = self.encoder(x)[:, :self.latent_dim]
-        return mu, self.decode(mu)
+    def encode(self, x):
+        return self.encoder(x)[:, :self.latent_dim]  # mu: the latent handed on
 
     def training_loss(self, x):
         mu, log_var = self.encoder(x).split(self.latent_dim, dim=1)

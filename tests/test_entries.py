@@ -6,6 +6,7 @@ import torch
 
 from clusterers import CLUSTERERS
 from models import MODELS, create_encoder, planned_epochs
+from models.base import Encoder
 from models.train import fit_encoder, train
 from reducers import REDUCERS
 
@@ -24,9 +25,9 @@ def test_every_encoder_runs(name, channels, size):
     latent, history = fit_encoder(model, images, seed=0, device=torch.device("cpu"))
     assert latent.shape[0] == 40 and latent.ndim == 2 and np.isfinite(latent).all()
     assert len(history) == (1 if name in TRAINABLE else 0)
-    _, reconstruction = model(torch.from_numpy(images[:2]))
-    if hasattr(model, "decoder"):
-        assert reconstruction.shape == (2, channels, *size)
+    assert isinstance(model, Encoder)
+    if model.reconstructs:
+        assert model.decode(model.encode(torch.from_numpy(images[:2]))).shape == (2, channels, *size)
 
 
 @pytest.mark.parametrize("name", REDUCERS.names())
@@ -78,8 +79,8 @@ def test_vae_latent_is_the_mean_and_its_loss_adds_kl():
     vae = create_encoder("vae", in_channels=3, image_size=(16, 16), latent_dim=8)
     x = torch.rand(10, 3, 16, 16) * 2 - 1
     vae.eval()
-    first, _ = vae(x)
-    assert torch.equal(first, vae(x)[0])  # mu, not a sample: deterministic
+    first = vae.encode(x)
+    assert torch.equal(first, vae.encode(x))  # mu, not a sample: deterministic
     assert first.shape == (10, 8)
     torch.manual_seed(1)
     with_kl = vae.training_loss(x)
@@ -94,13 +95,13 @@ def test_denoising_trains_on_noisy_inputs_against_clean_targets():
     model = create_encoder("denoise", in_channels=1, image_size=(8, 8))
     x = torch.zeros(6, 1, 8, 8)
     seen = []
-    model.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].clone()))
+    model.encoder.register_forward_pre_hook(lambda module, inputs: seen.append(inputs[0].clone()))
     model.training_loss(x)
     assert seen[0].abs().mean() > 0.05  # the network saw noise
     model.noise = 0.0
     seen.clear()
     loss = model.training_loss(x)
-    _, reconstruction = model(x)
+    reconstruction = model.decode(model.encode(x))
     assert seen[0].abs().max() == 0 and torch.isclose(loss, ((reconstruction - x) ** 2).mean())
 
 
@@ -126,7 +127,7 @@ def test_pretrained_entries_load_offline(monkeypatch, name, blocks):
     import socket
     monkeypatch.setattr(socket, "socket", lambda *a, **k: (_ for _ in ()).throw(OSError("no network")))
     model = create_encoder(name, in_channels=3, resolution=64)
-    features, _ = model(torch.zeros(2, 3, 32, 32))
+    features = model.encode(torch.zeros(2, 3, 32, 32))
     assert features.shape == (2, 1280) and model.epochs == 0
     assert len(model.net._blocks) == blocks  # the variant asked for, not the other one
     assert MODELS.get(name).pretrained
@@ -143,7 +144,7 @@ def test_pretrained_encoder_folds_its_batch_norms_without_changing_the_features(
     assert len(batch_norms) == 49 and not any(isinstance(m, torch.nn.BatchNorm2d) for m in folded.modules())
     x = torch.rand(4, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        expected, got = plain(x)[0], folded(x)[0]
+        expected, got = plain.encode(x), folded.encode(x)
     assert torch.allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
@@ -155,7 +156,7 @@ def test_flip_averaged_features_are_the_same_for_an_image_and_its_mirror():
     for flip in (False, True):
         model = create_encoder("effnet", in_channels=3, resolution=64, flip=flip).eval()
         with torch.no_grad():
-            features[flip] = model(x)[0], model(x.flip(3))[0]
+            features[flip] = model.encode(x), model.encode(x.flip(3))
     plain, mirrored = features[False]
     assert not torch.allclose(plain, mirrored, atol=1e-3)  # the network alone is not invariant
     assert torch.allclose(*features[True], atol=1e-4)
@@ -167,8 +168,8 @@ def test_effnets_puts_both_networks_features_side_by_side_at_unit_length():
         pytest.skip("the 'pretrained' extra is not installed")
     x = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        both = create_encoder("effnets", in_channels=3, resolution=64).eval()(x)[0]
-        alone = [create_encoder(name, in_channels=3, resolution=64).eval()(x)[0] for name in ("effnet", "effnet2")]
+        both = create_encoder("effnets", in_channels=3, resolution=64).eval().encode(x)
+        alone = [create_encoder(name, in_channels=3, resolution=64).eval().encode(x) for name in ("effnet", "effnet2")]
     assert both.shape == (3, 2560)
     for half, features in zip(both.split(1280, dim=1), alone):
         assert torch.allclose(half.norm(dim=1), torch.ones(3), atol=1e-5)

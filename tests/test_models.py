@@ -15,12 +15,15 @@ def test_baseline_matches_the_seed_table():
         (16, 8, (2, 2), (2, 2)), (8, 3, (2, 2), (2, 2))]
     assert isinstance(model.decoder[-1], torch.nn.Tanh)
     assert (model.loss, model.epochs, model.lr, model.batch_size) == ("l1", 20, 1e-3, 32)
-    latent, reconstruction = model(torch.zeros(2, 3, 32, 32))
+    latent = model.encode(torch.zeros(2, 3, 32, 32))
+    reconstruction = model.decode(latent)
     assert latent.shape == (2, 16, 8, 8) and reconstruction.shape == (2, 3, 32, 32)
 
 
 def test_baseline_adapts_to_grayscale():
-    latent, reconstruction = MODELS.create("baseline", in_channels=1)(torch.zeros(4, 1, 8, 8))
+    model = MODELS.create("baseline", in_channels=1)
+    latent = model.encode(torch.zeros(4, 1, 8, 8))
+    reconstruction = model.decode(latent)
     assert latent.shape == (4, 16, 2, 2) and reconstruction.shape == (4, 1, 8, 8)
 
 
