@@ -12,6 +12,7 @@ from sklearn.cluster import AgglomerativeClustering, Birch, KMeans, MiniBatchKMe
 from sklearn.mixture import GaussianMixture
 from sklearn.neighbors import NearestNeighbors
 from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from bench.registry import Registry
 
@@ -46,29 +47,37 @@ def gmm(n_clusters: int = 2, covariance_type: str = "full", reg_covar: float = 1
 
 class FitOnSample(ClusterMixin, BaseEstimator):
     """Cluster at most `max_fit` seeded rows with `estimator`; every other row takes the label of
-    its nearest clustered row. Bounds the cost of methods that grow faster than N."""
+    its nearest clustered row (and so does a new row in `predict`). Bounds the cost of methods
+    that grow faster than N."""
 
     def __init__(self, estimator, max_fit: int = 5000, seed: int = 0):
         self.estimator, self.max_fit, self.seed = estimator, max_fit, seed
 
-    def fit_predict(self, x, y=None):
-        if len(x) <= self.max_fit:
-            self.labels_ = np.asarray(clone(self.estimator).fit_predict(x))
-            return self.labels_
-        rows = np.sort(np.random.default_rng(self.seed).permutation(len(x))[:self.max_fit])
-        fitted = np.asarray(clone(self.estimator).fit_predict(x[rows]))
-        nearest = NearestNeighbors(n_neighbors=1).fit(x[rows]).kneighbors(x, return_distance=False)[:, 0]
-        self.labels_ = fitted[nearest]
-        return self.labels_
+    def fit(self, x, y=None):
+        x = validate_data(self, x, dtype=[np.float64, np.float32], ensure_min_samples=2)
+        rows = np.arange(len(x))
+        if len(x) > self.max_fit:
+            rows = np.sort(np.random.default_rng(self.seed).permutation(len(x))[:self.max_fit])
+        self.estimator_ = clone(self.estimator)
+        self.fit_labels_ = np.asarray(self.estimator_.fit_predict(x[rows]))
+        self.neighbours_ = NearestNeighbors(n_neighbors=1).fit(x[rows])
+        self.labels_ = self.fit_labels_ if len(rows) == len(x) else self._nearest(x)
+        return self
+
+    def _nearest(self, x):
+        return self.fit_labels_[self.neighbours_.kneighbors(x, return_distance=False)[:, 0]]
+
+    def predict(self, x):
+        check_is_fitted(self)
+        return self._nearest(validate_data(self, x, dtype=[np.float64, np.float32], reset=False))
 
 
 @CLUSTERERS.register("ward", cost=30, scales="fit on 5000 seeded rows, the rest join their nearest")
 def ward(n_clusters: int = 2, max_fit: int = 5000, seed: int = 0):
     """Agglomerative clustering, Ward linkage."""
-    # full Ward is quadratic (20k images: ~40 s, 4 GB); merging along a 10-NN graph instead
-    # reached 10 GB at 60k, where sklearn joins the graph's many components pair by pair. 5000
-    # rows: the best ward combo's ACC on EfficientNet features within 0.01 of fitting all 9000
-    # vehicles / 10000 CIFAR-10 images, 3x faster (benchmarks/sample_size.py, README)
+    # full Ward is quadratic in time and memory, and merging along a k-NN graph instead ran out of
+    # memory at 60k (sklearn joins the graph's components pair by pair); 5000 rows lost no ACC
+    # worth the name (docs/performance.md: scaling with N)
     return FitOnSample(AgglomerativeClustering(n_clusters, linkage="ward"), max_fit, seed)
 
 
@@ -76,9 +85,8 @@ def ward(n_clusters: int = 2, max_fit: int = 5000, seed: int = 0):
                      scales="fit on 5000 seeded rows (sparse 10-NN graph), the rest join their nearest")
 def spectral(n_clusters: int = 2, n_neighbors: int = 10, max_fit: int = 5000, seed: int = 0):
     """Spectral clustering on a 10-nearest-neighbour graph."""
-    # LOBPCG: ARPACK's time depended on the graph, not only on N (69 s at 9k and 543 s at 20k
-    # images on whitened PCA(50) features); LOBPCG found the same eigenvectors 15-30x faster
-    # (5000 EfficientNet rows, PCA32 and PCA50w: 2.6-6.4 s -> 0.2-0.3 s, same ACC; README: #13)
+    # LOBPCG: ARPACK's time depended on the graph, not only on N; LOBPCG finds the same
+    # eigenvectors an order of magnitude faster (docs/performance.md: entry settings chosen for speed)
     return FitOnSample(SpectralClustering(n_clusters, affinity="nearest_neighbors", n_neighbors=n_neighbors,
                                           eigen_solver="lobpcg", assign_labels="cluster_qr",
                                           random_state=seed), max_fit, seed)
@@ -101,8 +109,10 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
     def __init__(self, min_cluster_size: int = 50, min_samples: int = 10, noise: str = "assign"):
         self.min_cluster_size, self.min_samples, self.noise = min_cluster_size, min_samples, noise
 
-    def fit_predict(self, x, y=None):
+    def fit(self, x, y=None):
         import hdbscan
+        # a copy: hdbscan's compiled code writes to its input (a read-only array fails)
+        x = validate_data(self, x, dtype=np.float64, ensure_min_samples=2, copy=True)
         labels = hdbscan.HDBSCAN(min_cluster_size=self.min_cluster_size,
                                  min_samples=self.min_samples).fit_predict(x)
         noise = labels < 0
@@ -110,7 +120,7 @@ class HDBSCANClusterer(ClusterMixin, BaseEstimator):
             nearest = NearestNeighbors(n_neighbors=1).fit(x[~noise]).kneighbors(x[noise])[1][:, 0]
             labels[noise] = labels[~noise][nearest]
         self.labels_ = np.asarray(labels)
-        return self.labels_
+        return self
 
 
 @CLUSTERERS.register("hdbscan", cost=20, scales="fit on 10000 seeded rows, the rest join their nearest")
@@ -118,7 +128,7 @@ def hdbscan_(n_clusters: int = 2, min_cluster_size: int = 50, min_samples: int =
              noise: str = "assign", max_fit: int = 10000, seed: int = 0):
     """HDBSCAN (density; finds its own cluster count); noise assigned to the nearest cluster."""
     # its spanning tree grows faster than N in many dimensions: 211 s at 60k images (whitened
-    # PCA(50)), the slowest clusterer there; see benchmarks/sample_size.py for the bound
+    # PCA(50)), the slowest clusterer there; see benchmarks/experiments/sample_size.py for the bound
     return FitOnSample(HDBSCANClusterer(min_cluster_size, min_samples, noise), max_fit, seed)
 
 

@@ -14,6 +14,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.neighbors import NearestNeighbors
 from sklearn.preprocessing import normalize
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from bench import jit
 from clusterers import CLUSTERERS
@@ -85,16 +86,20 @@ class SCANHead(ClusterMixin, BaseEstimator):
         batches = -(-n_points // self.batch_size)
         return max(1, min(self.epochs, -(-self.max_steps // batches)))
 
-    def fit_predict(self, x, y=None):
+    def _points(self, x):
+        """Cosine geometry about the fitted centroid (a cluster at the origin keeps a direction),
+        scaled by sqrt(dims) so the head's inputs have unit-sized coordinates."""
+        return (normalize(x - self.center_) * np.sqrt(x.shape[1])).astype(np.float32)
+
+    def fit(self, x, y=None):
         import torch
         from models.train import adam, pick_device
+        x = validate_data(self, x, dtype=np.float32, ensure_min_samples=2)
         device = pick_device() if self.device == "auto" else torch.device(self.device)
-        # cosine geometry about the centroid (a cluster at the origin keeps a direction), scaled
-        # by sqrt(dims) so the head's inputs have unit-sized coordinates
-        x = np.asarray(x, dtype=np.float32)
-        points = normalize(x - x.mean(axis=0)) * np.sqrt(x.shape[1])
+        self.center_ = x.mean(axis=0)
+        points = self._points(x)
         neighbours = torch.from_numpy(nearest_neighbours(points, self.n_neighbors, self.seed)).to(device)
-        points = torch.from_numpy(points.astype(np.float32)).to(device)
+        points = torch.from_numpy(points).to(device)
         generator = torch.Generator().manual_seed(self.seed)  # weights, batches, neighbour picks
         heads = torch.nn.ModuleList(_head(points.shape[1], self.hidden, self.n_clusters, generator)
                                     for _ in range(self.heads)).to(device)
@@ -115,11 +120,24 @@ class SCANHead(ClusterMixin, BaseEstimator):
                 loss.sum().backward()
                 optimizer.step()
                 losses += loss.detach() * len(rows)
-        best = heads[int(losses.argmin())]  # by the last pass's loss, as SCAN picks its head
-        best.eval()
+        self.head_ = heads[int(losses.argmin())].cpu().eval()  # by the last pass's loss, as SCAN picks
+        self.labels_ = self._probabilities(points.cpu()).argmax(axis=1).astype(np.int64)
+        return self
+
+    def _probabilities(self, points):
+        import torch
         with torch.no_grad():
-            self.labels_ = best(points).argmax(dim=1).cpu().numpy().astype(np.int64)
-        return self.labels_
+            return self.head_(points).softmax(1).numpy()
+
+    def predict_proba(self, x):
+        """Each row's cluster probabilities under the chosen head."""
+        import torch
+        check_is_fitted(self)
+        x = validate_data(self, x, dtype=np.float32, reset=False)
+        return self._probabilities(torch.from_numpy(self._points(x)))
+
+    def predict(self, x):
+        return self.predict_proba(x).argmax(axis=1).astype(np.int64)
 
 
 CLUSTERERS.constraints.update({
@@ -137,8 +155,7 @@ CLUSTERERS.constraints.update({
 def scan(n_clusters: int = 2, n_neighbors: int = 20, heads: int = 3, epochs: int = 50, hidden: int = 128,
          entropy_weight: float = 5.0, max_steps: int = 1000, seed: int = 0):
     """SCAN clustering head (learned): a softmax head trained so that nearest neighbours agree."""
-    # max_steps: the head's parameters do not grow with N, so neither does its training: 50 passes
-    # at 9000 points took 1800 steps. 30 passes at every N cost ACC where the steps were few (2000
-    # images, 240 steps: -0.012 to -0.025 on no-pretrained vehicles); the step bound leaves small
-    # runs as they were and cuts 9000 points to 28 passes (README: #13)
+    # max_steps: the head's parameters do not grow with N, so neither need its training; fewer
+    # passes at every N cost ACC where the steps were few, so the bound is on steps and leaves
+    # small runs as they were (docs/performance.md: entry settings chosen for speed)
     return SCANHead(n_clusters, n_neighbors, heads, epochs, hidden, entropy_weight, max_steps=max_steps, seed=seed)

@@ -14,6 +14,7 @@ from sklearn.decomposition import PCA, KernelPCA, TruncatedSVD
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import FunctionTransformer, StandardScaler
 from sklearn.utils._param_validation import Interval
+from sklearn.utils.validation import check_is_fitted, validate_data
 
 from bench import jit
 from bench.registry import Registry
@@ -38,12 +39,14 @@ class Subsampled(TransformerMixin, BaseEstimator):
         self.estimator, self.max_fit, self.seed = estimator, max_fit, seed
 
     def fit(self, x, y=None):
+        x = validate_data(self, x, dtype=[np.float64, np.float32], ensure_min_samples=2)
         rows = np.random.default_rng(self.seed).permutation(len(x))[:self.max_fit]
         self.estimator_ = clone(self.estimator).fit(x[np.sort(rows)])
         return self
 
     def transform(self, x):
-        return self.estimator_.transform(x)
+        check_is_fitted(self)
+        return self.estimator_.transform(validate_data(self, x, dtype=[np.float64, np.float32], reset=False))
 
 
 def pca(n_components: int = 32, whiten: bool = False, seed: int = 0):
@@ -64,9 +67,8 @@ def kernel_pca(n_components: int = 32, gamma: float | None = None, max_fit: int 
 
 
 class OpenTSNE(TransformerMixin, BaseEstimator):
-    """openTSNE as an sklearn step: the FFT-accelerated gradient in 2-D, Barnes-Hut above.
-    Side by side with sklearn's Barnes-Hut on the same 9000x50 embedding it was 2.8x (2-D) and
-    3x (3-D) faster with the same KMeans ACC (benchmarks in the README)."""
+    """openTSNE as an sklearn step: the FFT-accelerated gradient in 2-D, Barnes-Hut above;
+    about 3x sklearn's Barnes-Hut for the same clusters (docs/performance.md)."""
 
     def __init__(self, n_components: int = 2, perplexity: float = 30.0, theta: float = 0.8, n_iter: int = 500,
                  seed: int = 0):
@@ -79,12 +81,13 @@ class OpenTSNE(TransformerMixin, BaseEstimator):
 
     def fit_transform(self, x, y=None):
         from openTSNE import TSNE as FastTSNE
+        x = validate_data(self, x, dtype=np.float64, ensure_min_samples=2)
         method = "fft" if self.n_components <= 2 else "bh"
         perplexity = min(self.perplexity, (len(x) - 1) / 3)  # small inputs: what the data allows
-        embedding = FastTSNE(self.n_components, perplexity=perplexity, negative_gradient_method=method,
-                             theta=self.theta, n_iter=self.n_iter, n_jobs=1,
-                             random_state=self.seed).fit(np.asarray(x, dtype=np.float64))
-        return np.asarray(embedding)
+        self.embedding_ = np.asarray(FastTSNE(self.n_components, perplexity=perplexity,
+                                              negative_gradient_method=method, theta=self.theta,
+                                              n_iter=self.n_iter, n_jobs=1, random_state=self.seed).fit(x))
+        return self.embedding_
 
 
 def pca_tsne(n_components: int = 2, pca_components: int = 50, perplexity: float = 30.0,
@@ -100,8 +103,8 @@ def pca_tsne(n_components: int = 2, pca_components: int = 50, perplexity: float 
 def pca_umap(n_components: int = 10, n_neighbors: int = 15, min_dist: float = 0.0,
              pca_components: int = 50, n_epochs: int = 200, seed: int = 0):
     """Standardize, PCA, then UMAP (min_dist 0 packs clusters tightly, as for clustering)."""
-    # n_epochs: UMAP's own choice above 10000 points; up to 10000 UMAP takes 500, which made a
-    # 9000-image layout twice as slow for the same KMeans ACC (README: #13)
+    # n_epochs: UMAP's own choice above 10000 points; its 500 below that doubled the time for the
+    # same clusters (docs/performance.md: entry settings chosen for speed)
     from umap import UMAP  # imported here: numba compiles on import, seconds we spend only when used
     jit.cache_compiled("umap", "pynndescent")
     return make_pipeline(StandardScaler(), PCA(pca_components, random_state=seed),
@@ -122,8 +125,8 @@ REDUCERS.register("svd50", svd, n_components=50, cost=1, summary="truncated SVD(
 REDUCERS.register("kpca32", kernel_pca, n_components=32, cost=5,
                   scales="kernel fit on 2000 seeded rows, all rows projected",
                   summary="standardize -> PCA(50) -> RBF kernel PCA(32)")
-# tsne2: 250 iterations halve its time; its best combo held (audit of both shared tasks, 3 seeds:
-# +0.008, +0.003), where tsne3's lost 0.047 on CIFAR-10 with 250 (README: #13)
+# tsne2: 250 iterations halve its time and its best combo held; tsne3's did not, so it keeps 500
+# (docs/performance.md: entry settings chosen for speed)
 REDUCERS.register("tsne2", pca_tsne, n_components=2, n_iter=250, cost=15, scales=TSNE_SCALES,
                   summary="standardize -> PCA(50) -> t-SNE(2)")
 REDUCERS.register("tsne3", pca_tsne, n_components=3, cost=60, scales=TSNE_SCALES, summary="standardize -> PCA(50) -> t-SNE(3)")
