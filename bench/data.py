@@ -26,6 +26,16 @@ class Dataset:
     y: np.ndarray | None  # ground truth, for external metrics only
     source: str
     fingerprint: str  # hash of the pixels, part of every cache key
+    resized: dict | None = None  # what was resized to one size: {"size", "images", "sizes", "chosen"}
+
+    @property
+    def resized_note(self) -> str:
+        """', resized to SxS' and why, for the run's summary; '' when nothing was."""
+        r = self.resized
+        if not r:
+            return ""
+        why = "as asked" if r["chosen"] == "given" else f"the median shorter side of {r['sizes']} sizes, at most {MAX_AUTO_SIZE}"
+        return f" ({r['images']} resized to {r['size']}x{r['size']}: {why})"
 
     @property
     def n_classes(self) -> int | None:
@@ -89,40 +99,88 @@ def _load_array(path: Path, what: str) -> tuple[np.ndarray, np.ndarray | None]:
     raise UserError(f"{path}: .npz has no array 'x' (it has {', '.join(arrays) or 'none'})")
 
 
-def _load_folder(path: Path) -> np.ndarray:
-    from PIL import Image, UnidentifiedImageError
+MAX_AUTO_SIZE = 64  # mixed sizes: bench's encoders are built for small images, and train on CPUs
 
+
+def fit_to(im, size: int):
+    """A PIL image resized as image libraries do: shorter side to `size` (antialiased), then
+    the centre `size` x `size` crop."""
+    from PIL import Image
+    w, h = im.size
+    scale = size / min(w, h)
+    im = im.resize((max(size, round(w * scale)), max(size, round(h * scale))), Image.Resampling.BILINEAR)
+    left, top = (im.size[0] - size) // 2, (im.size[1] - size) // 2
+    return im.crop((left, top, left + size, top + size))
+
+
+def _open(file: Path):
+    from PIL import Image, UnidentifiedImageError
+    try:
+        return Image.open(file)
+    except (UnidentifiedImageError, OSError) as e:
+        raise UserError(f"{file}: not a readable image ({e})") from None
+
+
+GREY_MODES = ("1", "L", "LA", "I", "I;16")
+
+
+def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict | None]:
+    """A folder's images as one array, read one at a time into it (memory: the array and one
+    image). Of mixed sizes, or when `image_size` is given, each is resized (`fit_to`); any
+    colour image makes them all colour. Returns the array and what was resized, or None."""
     files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
     if not files:
         raise UserError(f"{path}: folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
-    images = []
-    for file in files:
-        try:
-            with Image.open(file) as im:
-                im.load()
-                images.append(im.convert("L") if im.mode in ("1", "L", "LA", "I", "I;16")
-                              else im.convert("RGB"))
-        except (UnidentifiedImageError, OSError) as e:
-            raise UserError(f"{file}: not a readable image ({e})") from None
-    first = images[0]
-    for file, im in zip(files, images):
-        if im.size != first.size:
-            raise UserError(f"{file}: size {im.size[0]}x{im.size[1]} differs from "
-                            f"{files[0].name}'s {first.size[0]}x{first.size[1]}; resize them to one size")
-    mode = "RGB" if any(im.mode == "RGB" for im in images) else "L"
-    return np.stack([np.asarray(im.convert(mode)) for im in images])
+    sizes, modes = [], set()
+    for file in files:  # headers only: sizes and modes before any pixel is decoded
+        with _open(file) as im:
+            sizes.append(im.size)
+            modes.add("L" if im.mode in GREY_MODES else "RGB")
+    mode = "RGB" if "RGB" in modes else "L"
+    size = image_size
+    if size is None and len(set(sizes)) > 1:
+        size = min(MAX_AUTO_SIZE, int(np.median([min(s) for s in sizes])))
+    w, h = (size, size) if size else sizes[0]
+    images = np.empty((len(files), h, w) + ((3,) if mode == "RGB" else ()), np.uint8)
+    for i, file in enumerate(files):
+        with _open(file) as im:
+            try:
+                im = im.convert(mode)
+            except OSError as e:
+                raise UserError(f"{file}: not a readable image ({e})") from None
+            images[i] = np.asarray(fit_to(im, size) if size else im)
+    resized = None
+    if size:
+        resized = {"size": size, "images": sum(s != (size, size) for s in sizes),
+                   "sizes": len(set(sizes)), "chosen": "given" if image_size else "median shorter side"}
+    return images, resized
 
 
-def read_images(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
-    """The raw array (and labels, if the file carries them) from a file or folder."""
+def resize_array(raw: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W[, C]) images of any numeric dtype resized (`fit_to`) to (N, size, size[, C]),
+    channel by channel, in their own value range and dtype (integers rounded)."""
+    from PIL import Image
+    planes = raw[..., None] if raw.ndim == 3 else raw
+    out = np.empty((len(raw), size, size, planes.shape[3]), np.float32)
+    for i, image in enumerate(planes):
+        for c in range(planes.shape[3]):
+            out[i, ..., c] = np.asarray(fit_to(Image.fromarray(image[..., c].astype(np.float32), "F"), size))
+    if raw.dtype.kind in "ui":  # the same dtype, so that the value range reads as before
+        out = np.round(out).astype(raw.dtype)
+    return out[..., 0] if raw.ndim == 3 else out
+
+
+def read_images(path: Path, image_size: int | None = None) -> tuple[np.ndarray, np.ndarray | None, dict | None]:
+    """The raw array, the labels if the file carries them, and what was resized (or None)."""
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
     if path.is_dir():
-        return _load_folder(path), None
+        images, resized = _load_folder(path, image_size)
+        return images, None, resized
     if path.suffix not in (".npy", ".npz"):
         raise UserError(f"{path}: unknown format {path.suffix or '(no suffix)'!r}; "
                         "give a .npy, an .npz with 'x', or a folder of images")
-    return _load_array(path, "image")
+    return *_load_array(path, "image"), None
 
 
 def normalise(raw: np.ndarray, source: str) -> np.ndarray:
@@ -199,27 +257,46 @@ def fingerprint(x: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def embedded_default() -> Dataset:
+DIGITS = "sklearn digits (embedded default)"
+
+
+def _digits() -> tuple[np.ndarray, np.ndarray]:
     """scikit-learn's bundled handwritten digits: 1797 real 8x8 grayscale images, 10 classes."""
     from sklearn.datasets import load_digits
     digits = load_digits()
-    raw = np.round(digits.images * (255 / 16)).astype(np.uint8)
-    return Dataset(normalise(raw, "digits"), digits.target.astype(np.int64),
-                   "sklearn digits (embedded default)", fingerprint(raw))
+    return np.round(digits.images * (255 / 16)).astype(np.uint8), digits.target.astype(np.int64)
 
 
-def load_dataset(data: str | None, labels: str | None = None) -> Dataset:
-    """The dataset a run works on: `data`, else release/trainX.npy, else the embedded default."""
+def embedded_default() -> Dataset:
+    raw, y = _digits()
+    return Dataset(normalise(raw, "digits"), y, DIGITS, fingerprint(raw))
+
+
+def load_dataset(data=None, labels=None, *, image_size: int | None = None) -> Dataset:
+    """The dataset a run works on: `data` (a path, or an array of images), else
+    release/trainX.npy, else the embedded default; `labels` a path or an array.
+    `image_size`: every image resized to that square (`fit_to`)."""
     if data is None and DEFAULT_DATA.exists():
         data = str(DEFAULT_DATA)
+    resized = None
     if data is None:
-        dataset = embedded_default()
+        (raw, y), source = _digits(), DIGITS
+    elif isinstance(data, (str, Path)):
+        raw, y, resized = read_images(Path(data), image_size)
+        source = str(data)
     else:
-        raw, y = read_images(Path(data))
-        x = normalise(raw, data)
-        if y is not None:
-            y = check_labels(y, len(x), f"{data} (y)")
-        dataset = Dataset(x, y, data, fingerprint(raw))
+        raw, y, source = np.asarray(data), None, f"array {tuple(np.shape(data))}"
+    if image_size and resized is None:
+        normalise(raw, source)  # its problems named as given, before resizing
+        h, w = raw.shape[1:3]
+        raw = resize_array(raw, image_size)
+        resized = {"size": image_size, "images": len(raw) if (h, w) != (image_size,) * 2 else 0,
+                   "sizes": 1, "chosen": "given"}
+    x = normalise(raw, source)
+    if y is not None:
+        y = check_labels(y, len(x), f"{source} (y)")
+    dataset = Dataset(x, y, source, fingerprint(raw), resized)
     if labels is not None:
-        dataset.y = read_labels(Path(labels), len(dataset.x))
+        dataset.y = (read_labels(Path(labels), len(dataset.x)) if isinstance(labels, (str, Path))
+                     else check_labels(labels, len(dataset.x), "labels"))
     return dataset

@@ -1,5 +1,6 @@
 """Every door a bad input can come through: one line, exit 2, no traceback, nothing written."""
 
+import json
 import string
 
 import numpy as np
@@ -65,9 +66,16 @@ def _folder(tmp_path, sizes):
     return folder
 
 
-def test_mixed_sizes_in_a_folder(tmp_path, run_cli):
-    folder = _folder(tmp_path, [(8, 8), (8, 8), (16, 8)])
-    assert_refused(run_cli("--data", folder), "02.png: size 16x8 differs from 00.png's 8x8", tmp_path / "results")
+def test_mixed_sizes_in_a_folder_are_resized_and_said_so(tmp_path, run_cli):
+    folder = _folder(tmp_path, [(8, 8), (10, 8), (16, 12), (8, 8), (8, 8), (8, 8)])
+    (tmp_path / "g.toml").write_text(PIXELS_ONLY.replace("pca32", "identity"))
+    code, out, err = run_cli("--data", folder, "--grid", tmp_path / "g.toml", "--n-clusters", 2, "--no-plots")
+    assert code == 0, err
+    assert "6 images 8x8x3 (2 resized to 8x8: the median shorter side of 3 sizes, at most 64)" in " ".join(out.split())
+    [run] = run_dirs(tmp_path / "results")
+    assert json.loads((run / "run.json").read_text())["data"]["resized"]["size"] == 8
+    assert_refused(run_cli("--data", folder, "--image-size", 1, out=tmp_path / "other"), "--image-size: 1 must be 2 or more",
+                   tmp_path / "other")
 
 
 def test_corrupt_jpeg_among_good_ones(tmp_path, run_cli):

@@ -107,3 +107,41 @@ def test_bad_input_fails_early_with_one_line(case, tmp_path, run_cli, monkeypatc
     assert "Traceback" not in err + out
     results = tmp_path / "results"
     assert not results.exists() or run_dirs(results) == []
+
+
+def _save(folder, name, mode, size, colour):
+    Image.new(mode, size, colour).save(folder / name)
+
+
+def test_a_folder_of_mixed_sizes_and_modes_becomes_one_colour_size(tmp_path):
+    from bench.data import MAX_AUTO_SIZE
+    for i, (mode, size, colour) in enumerate([("RGB", (10, 12), (200, 10, 10)), ("L", (20, 16), 90),
+                                              ("RGB", (30, 30), (0, 0, 250)), ("RGB", (9, 14), (5, 5, 5))]):
+        _save(tmp_path, f"{i}.png", mode, size, colour)
+    data = load_dataset(str(tmp_path))
+    assert data.x.shape == (4, 3, 13, 13)  # the median shorter side of 10, 16, 30, 9
+    assert data.resized == {"size": 13, "images": 4, "sizes": 4, "chosen": "median shorter side"}
+    grey = data.x[1]
+    assert np.allclose(grey[0], grey[1]) and np.allclose(grey, 90 / 255 * 2 - 1, atol=1e-6)
+    assert np.allclose(data.x[0, 0], 200 / 255 * 2 - 1, atol=1e-6)  # a flat image stays its colour
+    assert load_dataset(str(tmp_path), image_size=8).x.shape == (4, 3, 8, 8)
+    big = tmp_path / "big"
+    big.mkdir()
+    for i, size in enumerate([(100, 120), (300, 200)]):
+        _save(big, f"{i}.jpg", "RGB", size, (i * 100, 50, 50))
+    assert load_dataset(str(big)).x.shape == (2, 3, MAX_AUTO_SIZE, MAX_AUTO_SIZE)
+
+
+def test_resizing_keeps_the_centre_and_the_dtype():
+    from bench.data import resize_array
+    wide = np.zeros((1, 10, 30), np.uint8)
+    wide[:, :, 15:] = 255  # left half black, right half white: the centre crop keeps both
+    out = resize_array(wide, 10)
+    assert out.shape == (1, 10, 10) and out.dtype == np.uint8
+    assert (out[0, :, :4] == 0).all() and (out[0, :, 6:] == 255).all()
+    floats = np.random.default_rng(0).uniform(0, 1, (3, 12, 12, 3)).astype(np.float32)
+    small = resize_array(floats, 6)
+    assert small.shape == (3, 6, 6, 3) and small.dtype == np.float32 and 0 <= small.min() and small.max() <= 1
+    data = load_dataset(np.round(floats * 255).astype(np.uint8), image_size=6)
+    assert data.x.shape == (3, 3, 6, 6) and data.source == "array (3, 12, 12, 3)"
+    assert data.resized["images"] == 3 and data.resized["chosen"] == "given"
