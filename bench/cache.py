@@ -11,6 +11,7 @@ import functools
 import hashlib
 import inspect
 import json
+import marshal
 import os
 import tempfile
 import zipfile
@@ -24,10 +25,33 @@ def _file_hash(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
+def _own_source(o) -> str:
+    """The hash of an object defined where no file holds it (a notebook cell, exec'd text):
+    its source where IPython keeps it, else its compiled code; for a function, with that of
+    the classes and functions of the same session it names (its encoder class, most often)."""
+    try:
+        text = inspect.getsource(o).encode()
+    except (OSError, TypeError):
+        code = getattr(o, "__code__", None)
+        text = marshal.dumps(code) if code is not None else repr(o).encode()
+    names = getattr(getattr(o, "__code__", None), "co_names", ())
+    used = [v for v in (getattr(o, "__globals__", {}).get(n) for n in names)
+            if (inspect.isclass(v) or inspect.isfunction(v)) and v.__module__ == o.__module__ and v is not o]
+    return hashlib.sha256(text + "".join(_own_source(v) for v in used).encode()).hexdigest()
+
+
+def _source_hash(o) -> str:
+    try:
+        return _file_hash(inspect.getsourcefile(o))
+    except (OSError, TypeError):  # no file on disk (None, or a notebook's cell name)
+        return _own_source(o)
+
+
 def code_version(*objects) -> str:
-    """Hash of the source files that define `objects` (functions, classes or modules)."""
-    files = sorted({inspect.getsourcefile(o) for o in objects})
-    return hashlib.sha256("".join(_file_hash(f) for f in files).encode()).hexdigest()[:16]
+    """Hash of the source files that define `objects` (functions, classes or modules); for one
+    defined in a notebook or a script's text without a file, of its own source."""
+    hashes = sorted({_source_hash(o) for o in objects})
+    return hashlib.sha256("".join(hashes).encode()).hexdigest()[:16]
 
 
 @functools.lru_cache(maxsize=None)
@@ -60,6 +84,11 @@ class Cache:
     def load(self, stage: str, key: str) -> tuple[dict, dict] | None:
         """(arrays, meta), or None when absent or corrupt (a corrupt entry is deleted)."""
         return self._read(stage, key, arrays=True)
+
+    def array(self, stage: str, key: str, name: str = "x") -> np.ndarray | None:
+        """A finished stage's result (`x`: latents, embedding or labels), or None when absent."""
+        loaded = self.load(stage, key)
+        return None if loaded is None else loaded[0][name]
 
     def _read(self, stage, key, arrays):
         path = self.path(stage, key)

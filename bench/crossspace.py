@@ -69,7 +69,7 @@ def cross_space(spaces: list[np.ndarray], label_sets: list[np.ndarray], *, seed:
 def of_run(outcomes: list, usable: np.ndarray, cache, *, seed: int = 0) -> np.ndarray:
     """The cross-space score of each usable outcome, in every embedding space of the run."""
     keys = sorted({o.ok_key("reduce") for o in outcomes} - {None})
-    spaces = [cache.load("reduce", key)[0]["x"] for key in keys]
+    spaces = [cache.array("reduce", key) for key in keys]
     labels = [o.labels for o, u in zip(outcomes, usable) if u]
     if not labels or not spaces:
         return np.full(len(labels), np.nan)
@@ -92,7 +92,7 @@ def in_encoder_space(outcomes: list, usable: np.ndarray, cache, *, seed: int = 0
     for i, o in enumerate(picked):
         by_encoder.setdefault(o.records["encode"].key, []).append(i)
     for key, members in by_encoder.items():
-        latent = cache.load("encode", key)[0]["x"][rows]
+        latent = cache.array("encode", key)[rows]
         scaled = StandardScaler().fit_transform(latent)
         points = PCA(min(50, *scaled.shape), random_state=seed).fit_transform(scaled)
         out[members] = silhouettes(points, [picked[i].labels[rows] for i in members])

@@ -10,7 +10,6 @@ import queue
 import threading
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 from joblib import Parallel, delayed, parallel_config
@@ -142,9 +141,10 @@ class Executor:
             self.warnings += run_tasks(calls, collect, lambda keys, reason: collect(
                 [[stages.Record(stage, key, False, error=reason) for key in keys]]))
             return
+        # results as they finish, where the backend can (multiprocessing's pool cannot)
+        streamed = "list" if self.backend == "multiprocessing" else "generator_unordered"
         try:
-            collect(Parallel(n_jobs=min(self.jobs, len(calls)), return_as="generator_unordered")(
-                call for _, call in calls))
+            collect(Parallel(n_jobs=min(self.jobs, len(calls)), return_as=streamed)(call for _, call in calls))
         except TerminatedWorkerError:
             for keys, call in calls:
                 if all(key in records for key in keys):
@@ -184,14 +184,15 @@ class Executor:
             ok = {e for e in grid.encoders if records.get(enc[e], _cached).ok}
             todo = self._todo("reduce", {er: k for er, k in red.items() if er[0] in ok},
                               lambda er: REDUCERS.get(er[1].name).cost)
-            calls = [([key], delayed(stages.reduce)(r, enc[e], key, root, seed=seed))
+            calls = [([key], delayed(stages.reduce)(r, enc[e], key, root, seed=seed, entry=REDUCERS.get(r.name)))
                      for (e, r), key in todo.items()]
             records |= {r.key: r for r in self._map("reduce (embed)", "reduce", calls, progress)}
             ok = {er for er, k in red.items() if er[0] in ok and records.get(k, _cached).ok}
             todo = self._todo("cluster", {c: k for c, k in clu.items() if (c.encoder, c.reducer) in ok},
                               lambda c: CLUSTERERS.get(c.clusterer.name).cost)
             calls = [([key], delayed(stages.cluster)(c.clusterer, red[c.encoder, c.reducer], key, root,
-                                                     n_clusters=n_clusters, seed=seed))
+                                                     n_clusters=n_clusters, seed=seed,
+                                                     entry=CLUSTERERS.get(c.clusterer.name)))
                      for c, key in todo.items()]
             records |= {r.key: r for r in self._map("cluster (fan out)", "cluster", calls, progress)}
         self.computed = sum(not r.cached for r in records.values())
@@ -200,15 +201,15 @@ class Executor:
     def _encode_calls(self, todo: dict, dataset: Dataset, seed: int, bars) -> list:
         """(cache keys, delayed task) pairs that train the encoders of `todo`."""
         root, x = self.cache.root, dataset.x
-        jobs = [(spec, key, bars.callback(spec, len(x))) for spec, key in todo.items()]
+        jobs = [(spec, key, bars.callback(spec, len(x)), MODELS.get(spec.name)) for spec, key in todo.items()]
         gpus = _gpu_devices()
         if gpus:  # one task per device at a time: each device trains its share in sequence
             shares = [jobs[i::len(gpus)] for i in range(len(gpus))]
-            return [([key for _, key, _ in share],
+            return [([job[1] for job in share],
                      delayed(stages.encode_group)(share, x, root, seed=seed, device=device))
                     for share, device in zip(shares, gpus) if share]
-        return [([key], delayed(stages.encode)(spec, x, key, root, seed=seed, on_epoch=on_epoch))
-                for spec, key, on_epoch in jobs]
+        return [([key], delayed(stages.encode)(spec, x, key, root, seed=seed, entry=entry, on_epoch=on_epoch))
+                for spec, key, on_epoch, entry in jobs]
 
     def _outcome(self, combo: Combo, enc, red, clu, records) -> Outcome:
         outcome = Outcome(combo)

@@ -60,6 +60,12 @@ class Registry:
             return fn
         return add(factory) if factory is not None else add
 
+    def adopt(self, entry: Entry | None) -> None:
+        """Know `entry` here too: a worker process imports the registries afresh, without the
+        entries its parent registered at run time (in a notebook, a script's `__main__`)."""
+        if entry is not None and entry.name not in self._entries:
+            self._entries[entry.name] = entry
+
     def get(self, name: str) -> Entry:
         if name not in self._entries:
             raise unknown_name(self.kind, name, self.names())

@@ -1,5 +1,5 @@
 """Is a representation semantic? Label-free scores of each encoder's output, the first question
-of two-level selection (README: how combos are ranked); each is computed on a seeded sample of
+of two-level selection (docs/ranking.md); each is computed on a seeded sample of
 at most SAMPLE images, so its cost is bounded at any N.
 
 - `halves`: does the representation link two parts of an image that share no pixel? Each image
@@ -97,7 +97,7 @@ def augmented(images: np.ndarray, seed: int) -> np.ndarray:
 
 def encoder_scores(models: list, images: np.ndarray, latents: list[np.ndarray], *, seed: int = 0,
                    sample: int = SAMPLE) -> list[dict]:
-    """The scores of each encoder: `models[i]` (a built, trained `Autoencoder`, or None when it
+    """The scores of each encoder: `models[i]` (a built, trained `Encoder`, or None when it
     cannot be rebuilt) produced `latents[i]` from `images`."""
     from models.train import encode
     rows = np.sort(np.random.default_rng(seed).permutation(len(images))[:sample])

@@ -117,10 +117,10 @@ def distinct_warnings(caught: list) -> list[str]:
 
 
 def _input(cache: Cache, stage: str, key: str) -> np.ndarray:
-    loaded = cache.load(stage, key)
-    if loaded is None:
+    x = cache.array(stage, key)
+    if x is None:
         raise RuntimeError(f"{stage} result {key} vanished from the cache")
-    return loaded[0]["x"]
+    return x
 
 
 def _check_matrix(x: np.ndarray, n: int, what: str) -> np.ndarray:
@@ -131,12 +131,15 @@ def _check_matrix(x: np.ndarray, n: int, what: str) -> np.ndarray:
     return x.astype(np.float32, copy=False)
 
 
-def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: int,
+def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: int, entry=None,
            device: str = "cpu", on_epoch=None) -> Record:
+    """`entry`: the registry entry of `spec`, for a worker that does not know it (each stage
+    task takes its own)."""
     def compute(cache):
         import torch
-        from models import create_encoder
+        from models import MODELS, create_encoder
         from models.train import fit_encoder
+        MODELS.adopt(entry)
         with _global_rng:
             torch.manual_seed(seed)  # the weights' initialisation
             model = create_encoder(spec.name, in_channels=images.shape[1],
@@ -152,15 +155,16 @@ def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: 
 
 def encode_group(jobs: list[tuple], images: np.ndarray, cache_root: Path, *,
                  seed: int, device: str) -> list[Record]:
-    """Several (spec, key, on_epoch) encoders one after another on one device (one task per
-    GPU at a time)."""
-    return [encode(spec, images, key, cache_root, seed=seed, device=device, on_epoch=on_epoch)
-            for spec, key, on_epoch in jobs]
+    """Several (spec, key, on_epoch, entry) encoders one after another on one device (one task
+    per GPU at a time)."""
+    return [encode(spec, images, key, cache_root, seed=seed, entry=entry, device=device, on_epoch=on_epoch)
+            for spec, key, on_epoch, entry in jobs]
 
 
-def reduce(spec: Spec, upstream: str, key: str, cache_root: Path, *, seed: int) -> Record:
+def reduce(spec: Spec, upstream: str, key: str, cache_root: Path, *, seed: int, entry=None) -> Record:
     def compute(cache):
         from reducers import REDUCERS
+        REDUCERS.adopt(entry)
         latent = _input(cache, "encode", upstream)
         embedding = REDUCERS.create(spec.name, seed=seed, **spec.kwargs).fit_transform(latent)
         return {"x": _check_matrix(np.asarray(embedding), len(latent), "embedding")}, {}
@@ -168,10 +172,11 @@ def reduce(spec: Spec, upstream: str, key: str, cache_root: Path, *, seed: int) 
 
 
 def cluster(spec: Spec, upstream: str, key: str, cache_root: Path, *, n_clusters: int,
-            seed: int) -> Record:
+            seed: int, entry=None) -> Record:
     def compute(cache):
         from bench.scoring import partition_scores
         from clusterers import CLUSTERERS
+        CLUSTERERS.adopt(entry)
 
         def fit_predict(points, seed=seed):
             return CLUSTERERS.create(spec.name, n_clusters=n_clusters, seed=seed, **spec.kwargs).fit_predict(points)

@@ -3,7 +3,7 @@ per seed (one shared cache), then per encoder its best-combo ACC for each seed, 
 the spread (max - min), and the ensemble's ACC per seed. Ground truth is used for these
 figures only.
 
-    python benchmarks/seeds.py --grid benchmarks/simclr_full.toml --seeds 0 1 2
+    python benchmarks/seeds.py --grid benchmarks/experiments/simclr_full.toml --seeds 0 1 2
 """
 
 import argparse

@@ -19,11 +19,11 @@ def tiny_dataset():
 
 def test_encoders_are_spread_over_gpus_one_task_each(monkeypatch, tmp_path):
     monkeypatch.setattr(executor_module, "_gpu_devices", lambda: ["cuda:0", "cuda:1"])
-    todo = {Spec(f"e{i}"): f"key{i}" for i in range(5)}
+    todo = {Spec("pixels", label=f"e{i}"): f"key{i}" for i in range(5)}
     bars = EpochBars(None, in_process=False, remote=False)
     calls = Executor(Cache(tmp_path), jobs=4)._encode_calls(todo, tiny_dataset(), 0, bars)
     assert len(calls) == 2  # one task per device, each training its share in turn
-    shares = {kwargs["device"]: [key for _, key, _ in args[0]] for _, (_, args, kwargs) in calls}
+    shares = {kwargs["device"]: [job[1] for job in args[0]] for _, (_, args, kwargs) in calls}
     assert shares == {"cuda:0": ["key0", "key2", "key4"], "cuda:1": ["key1", "key3"]}
     assert [keys for keys, _ in calls] == [["key0", "key2", "key4"], ["key1", "key3"]]  # a kill fails both
 

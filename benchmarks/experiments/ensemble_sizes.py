@@ -9,17 +9,21 @@ Mean over seeds per task and grid view; no combo is recomputed, so it takes a mi
 `--drop ENCODER` leaves an encoder's combos out first: the default rule ranks encoders by a
 score of their own, so that is the ranking of the grid without it.
 
-    python benchmarks/ensemble_sizes.py /tmp/audit/dump
-    python benchmarks/ensemble_sizes.py /tmp/audit/sizes --drop effnets@128 effnets@160   # full as it is
-    python benchmarks/ensemble_sizes.py /tmp/audit/sizes --drop effnets effnets@160       # effnets at 128 px
+    python benchmarks/experiments/ensemble_sizes.py /tmp/audit/dump
+    python benchmarks/experiments/ensemble_sizes.py /tmp/audit/sizes --drop effnets@128 effnets@160   # full as it is
+    python benchmarks/experiments/ensemble_sizes.py /tmp/audit/sizes --drop effnets effnets@160       # effnets at 128 px
 """
 
 import argparse
 import functools
+import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common, tasks
 from audit import VIEWS, built_tables, member_labels, ranked_by, top_encoder_combos, with_ranks
 from tasks import TASKS, load
 

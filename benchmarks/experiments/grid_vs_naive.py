@@ -4,6 +4,7 @@ hand-written script would. Also: the ensemble's ACC next to the best and median 
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -12,6 +13,7 @@ import numpy as np
 import pandas as pd
 import torch
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common, tasks
 from common import VEHICLES, bench_run
 
 from bench.data import load_dataset

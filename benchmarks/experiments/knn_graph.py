@@ -11,17 +11,20 @@ encoder's own output (standardised, PCA 50; the default rule's choice of encoder
 Against the default (top-1 and vote of 5 by `augmentation > encoder_agreement`); mean ACC over
 seeds per task and view. Labels are used for the figures only.
 
-    python benchmarks/knn_graph.py /tmp/audit/dump --cache /tmp/audit/cache
+    python benchmarks/experiments/knn_graph.py /tmp/audit/dump --cache /tmp/audit/cache
 """
 
 import argparse
 import functools
+import sys
 from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common, tasks
 from audit import VIEWS, built_tables, member_labels, ranked_by, top_encoder_combos, with_ranks
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
@@ -73,7 +76,7 @@ def row(table, labels, data, cache, seed) -> dict:
     top = top_encoder_combos(ranked, k)
     encoders = stage_keys(resolve_grid("full"), data, n_clusters=k, seed=seed)[0]  # keys only: nothing runs
     encoded = {spec.label: key for spec, key in encoders.items()}
-    latent = cache.load("encode", encoded[top["encoder"].iloc[0]])[0]["x"]
+    latent = cache.array("encode", encoded[top["encoder"].iloc[0]])
     for n in NEIGHBOURS:
         near = neighbours(latent, n, seed)
         by_graph = top.assign(graph=[modularity(near, labels[c]) for c in top["combo"]])

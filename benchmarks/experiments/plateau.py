@@ -5,11 +5,13 @@ both latents go through the same quick combos (PCA32, PCA50w, SVD50 x KMeans, GM
 Prints, mean over seeds, the epochs trained, the training seconds and the best combo's ACC,
 full training beside each plateau. One task per process, single-threaded, as in a bench worker.
 
-    python benchmarks/plateau.py --tasks vehicles cifar10-test --seeds 0 1 2 --plateau 0.01 0.02
+    python benchmarks/experiments/plateau.py --tasks vehicles cifar10-test --seeds 0 1 2 --plateau 0.01 0.02
 """
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,7 @@ import torch
 from joblib import Parallel, delayed
 from threadpoolctl import threadpool_limits
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common, tasks
 from tasks import TASKS, load
 from bench.scoring import external
 from clusterers import CLUSTERERS

@@ -4,18 +4,21 @@ neighbour ("full": fitted on every image), on one encoder's reduced output. Sing
 as in a bench worker. Either CIFAR-10 pixels (train + test: up to 60000 images), or a task of
 the audit suite (benchmarks/tasks.py) through any encoder; ACC is the mean over `--seeds`.
 
-    python benchmarks/sample_size.py --clusterer hdbscan --n 60000 --sizes 5000 10000 20000 full
-    python benchmarks/sample_size.py --task vehicles --n 9000 --encoder effnet --clusterer ward birch \\
+    python benchmarks/experiments/sample_size.py --clusterer hdbscan --n 60000 --sizes 5000 10000 20000 full
+    python benchmarks/experiments/sample_size.py --task vehicles --n 9000 --encoder effnet --clusterer ward birch \\
         --reducer pca32 umap10 --sizes 2000 5000 full --seeds 0 1 2
 """
 
 import argparse
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
 from threadpoolctl import threadpool_limits
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common, tasks
 from common import SHARED
 from tasks import TASKS, load
 from bench.scoring import external

@@ -3,14 +3,17 @@ the audit's --cache and every stage is warm), the default ranking's ensemble as 
 it, then self-trained: its ACC before and after, its best member's, and how many images were
 unanimous, for `full` and its `no-pretrained` part. Labels are used for the figures only.
 
-    python benchmarks/selftrain.py --tasks vehicles cifar10-test --seeds 0 1 2 --cache /tmp/audit/cache
+    python benchmarks/experiments/selftrain.py --tasks vehicles cifar10-test --seeds 0 1 2 --cache /tmp/audit/cache
 """
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common, tasks
 from audit import VIEWS
 from tasks import TASKS, load
 
@@ -42,7 +45,7 @@ for seed in args.seeds:
             members, _ = ensemble.choose_members(table, leaderboard.outcome_order(table, subset), k, 5,
                                                  ensemble.MIN_NMI)
             voted, _ = ensemble.combine("vote", [o.labels for _, o in members], [], k, 0, seed)
-            features = cache.load("encode", members[0][1].ok_key("encode"))[0]["x"]
+            features = cache.array("encode", members[0][1].ok_key("encode"))
             trained, info = self_train(voted, [o.labels for _, o in members], features, k, seed)
             rows.append({"task": task, "view": view, "seed": seed, "encoder": members[0][1].combo.encoder.label,
                          "best member": max(row.acc for row, _ in members),

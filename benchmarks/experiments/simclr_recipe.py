@@ -5,12 +5,14 @@ mean over seeds, the batches trained, the training seconds, the 20-NN label puri
 standardised latents (cosine) and the best combo's ACC over PCA32/PCA50w/SVD50 x
 KMeans/GMM/Ward (`plateau.py`'s measure), and the spread of that ACC across seeds.
 
-    python benchmarks/simclr_recipe.py --tasks vehicles cifar10-test --seeds 0 1 2
+    python benchmarks/experiments/simclr_recipe.py --tasks vehicles cifar10-test --seeds 0 1 2
 """
 
 import argparse
 import json
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,6 +22,8 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from plateau import best_acc
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common, tasks
 from tasks import TASKS, load
 from clusterers.scan import nearest_neighbours
 from models import create_encoder, planned_epochs

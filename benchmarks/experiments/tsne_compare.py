@@ -2,7 +2,9 @@
 embedding (standardised PCA(50) of the vehicles-vs-animals pixels), single-threaded, side by
 side: wall time and the ACC of KMeans on the result."""
 
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 from openTSNE import TSNE as OpenTSNE
@@ -12,6 +14,7 @@ from sklearn.manifold import TSNE
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common, tasks
 from common import VEHICLES
 
 from bench.data import load_dataset
