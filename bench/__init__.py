@@ -1,3 +1,18 @@
-"""bench: an ensemble benchmarking harness for unsupervised image clustering."""
+"""bench: an ensemble benchmarking harness for unsupervised image clustering.
+
+    result = bench.run_grid(images, n_clusters=2, grid="quick")   # see bench.api
+"""
 
 __version__ = "0.1.0"
+__all__ = ["run_grid", "make_grid", "Result", "UserError"]
+
+
+def __getattr__(name: str):
+    # the API on first use: `import bench` stays light for the CLI's replay and the workers
+    if name in ("run_grid", "make_grid", "Result"):
+        from bench import api
+        return getattr(api, name)
+    if name == "UserError":
+        from bench.errors import UserError
+        return UserError
+    raise AttributeError(f"module 'bench' has no attribute {name!r}")

@@ -68,7 +68,7 @@ class Grid:
 
 
 NOT_IN_FULL = {"identity", "effnet", "effnet2"}  # name them to use them: identity's thousands of raw dimensions make
-# GMM and spectral crawl; effnet and effnet2 are in `full` side by side, as effnets (README: registries)
+# GMM and spectral crawl; effnet and effnet2 are in `full` side by side, as effnets (docs/encoders.md)
 
 
 def _everything(name: str, pretrained: bool = True) -> Grid:
@@ -118,21 +118,27 @@ def read_grid_file(path: Path) -> Grid:
         raise UserError(f"{path}: cannot read grid file ({e})") from None
     except tomllib.TOMLDecodeError as e:
         raise UserError(f"{path}: not valid TOML ({e})") from None
+    return grid_from_table({"name": path.stem, **table}, str(path))
+
+
+def grid_from_table(table: dict, source: str) -> Grid:
+    """A grid from a grid file's table (or the same built in Python): `name`, and for each
+    stage a list of names or {name, label, params} tables."""
     unknown = set(table) - set(STAGES) - {"name"}
     if unknown:
-        raise UserError(f"{path}: unknown key {sorted(unknown)[0]!r}; a grid has {', '.join(STAGES)}")
+        raise UserError(f"{source}: unknown key {sorted(unknown)[0]!r}; a grid has {', '.join(STAGES)}")
     lists = {}
     for key, registry in STAGES.items():
         items = table.get(key)
-        if not isinstance(items, list) or not items:
-            raise UserError(f"{path}: '{key}' must be a non-empty list of {registry.kind} names")
-        lists[key] = [_spec(item, registry, str(path)) for item in items]
+        if not isinstance(items, (list, tuple)) or not items:
+            raise UserError(f"{source}: '{key}' must be a non-empty list of {registry.kind} names")
+        lists[key] = [_spec(item, registry, source) for item in items]
         labels = [spec.label for spec in lists[key]]
         twice = next((label for label in labels if labels.count(label) > 1), None)
         if twice:
-            raise UserError(f"{path}: {registry.kind} {twice!r} is listed twice in '{key}'; "
+            raise UserError(f"{source}: {registry.kind} {twice!r} is listed twice in '{key}'; "
                             "give one a different label")
-    return Grid(table.get("name", path.stem), **lists)
+    return Grid(table["name"], **lists)
 
 
 def override_training(grid: Grid, **params) -> None:
@@ -183,6 +189,24 @@ def check_entries(grid: Grid, dataset, *, n_clusters: int, seed: int) -> None:
         if h % multiple or w % multiple:
             raise UserError(f"{dataset.source}: images are {h}x{w}; encoder {spec.label!r} needs "
                             f"height and width that are multiples of {multiple}")
+
+
+def check_travel(grid: Grid, backend: str) -> None:
+    """Entries defined in a notebook or a script (`__main__`) reach loky's and dask's workers
+    by value (cloudpickle), and threads share them. The multiprocessing backend sends only
+    their name: a forked worker has them, a spawned one re-runs the script's file, but there is
+    no file to re-run behind a notebook or `python -c`, and the worker would die unpickling."""
+    import multiprocessing
+    import sys
+    if (backend != "multiprocessing" or multiprocessing.get_start_method() == "fork"
+            or getattr(sys.modules["__main__"], "__file__", None)):
+        return
+    for kind, specs in (("encoder", grid.encoders), ("reducer", grid.reducers), ("clusterer", grid.clusterers)):
+        for spec in specs:
+            if getattr(STAGES[f"{kind}s"].get(spec.name).factory, "__module__", "") == "__main__":
+                raise UserError(f"{kind} {spec.name!r} is defined in this interactive session, which the "
+                                "multiprocessing backend cannot send to its workers; use backend loky "
+                                "(the default) or threading, or define it in an importable module")
 
 
 def resolve_grid(name: str) -> Grid:

@@ -2,16 +2,12 @@
 rank them without labels, and export a majority-vote ensemble as the submission."""
 
 import argparse
-import contextlib
 import os
-import platform
 import signal
 import sys
-import time
 from pathlib import Path
 
-from bench import __version__
-from bench.defaults import DEFAULT_RANK, ENCODER_SCORES, METHODS, MIN_NMI, MIN_SHARE, RULES, SCORES, split_rule
+from bench.defaults import DEFAULT_RANK, ENCODER_SCORES, METHODS, MIN_NMI, MIN_SHARE, RULES, SCORES
 from bench.errors import UserError
 
 
@@ -46,9 +42,6 @@ def _fraction(text: str) -> float:
 _fraction.__name__ = "number from 0 to 1"
 
 
-BACKENDS = ("loky", "threading", "multiprocessing", "dask")
-
-
 class OneLineParser(argparse.ArgumentParser):
     """argparse, but a bad flag is one line on stderr (exit 2), like every other input error."""
 
@@ -63,6 +56,10 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--data", help="images: .npy (N,H,W,C), .npz with 'x' (and optional 'y'), or a "
                    "folder of PNG/JPEG; default release/trainX.npy if present, else the embedded "
                    "scikit-learn digits")
+    p.add_argument("--image-size", type=_at_least(2), metavar="S",
+                   help="resize every image to SxS (shorter side to S, centre crop); default: images "
+                   "of one size are kept as they are, mixed sizes become the median shorter side, "
+                   "at most 64")
     p.add_argument("--labels", help="ground truth (.npy, .npz 'y', .csv): external metrics only, "
                    "never used for fitting, ranking or voting")
     p.add_argument("--n-clusters", type=_positive, help="clusters to find; default: the class count "
@@ -137,135 +134,25 @@ def list_registries(console) -> None:
     console.print(table)
 
 
-def prepare(args):
-    """Everything that can be wrong with the input, checked before any training."""
-    from bench.data import load_dataset
-    from bench.export import check_writable
-    from bench.grids import check_entries, drop_pretrained, override_training, resolve_grid
-
-    if args.backend not in BACKENDS:
-        raise UserError(f"--backend {args.backend!r}: use {', '.join(BACKENDS)}")
-    if args.scheduler and args.backend != "dask":
-        raise UserError("--scheduler needs --backend dask")
-    grid = resolve_grid(args.grid)
-    if args.no_pretrained:
-        drop_pretrained(grid)
-    training = {name: value for name, value in (("epochs", args.epochs), ("plateau", args.plateau))
-                if value is not None}
-    if training:
-        override_training(grid, **training)
-    dataset = load_dataset(args.data, args.labels)
-    n = len(dataset.x)
-    k = args.n_clusters or dataset.n_classes or 2
-    if not 2 <= k < n:
-        raise UserError(f"--n-clusters {k}: need 2 <= clusters < number of images ({n})")
-    check_entries(grid, dataset, n_clusters=k, seed=args.seed)
-    if args.known_zeros > n:
-        raise UserError(f"--known-zeros {args.known_zeros}: more than the {n} images")
-    check_writable(Path(args.out))
-    if args.cache:
-        check_writable(Path(args.cache), "cache folder")
-    return grid, dataset, k
-
-
 def cache_root(args) -> Path:
     # absolute: workers (dask) may not share our working directory
     return (Path(args.cache) if args.cache else Path(args.out) / "cache").resolve()
 
 
 def run(args, console, run_key: str | None = None) -> int:
-    import bench.ensemble as ensemble
-    from bench import leaderboard, replay, report, scoring, selection
-    from bench.cache import Cache, library_versions
-    from bench.cluster import dask_client
+    """The run `args` asks for, through the Python API, its folder written under --out."""
+    from bench.api import run_grid
     from bench.console import leaderboard_table, summary_panel
-    from bench.executor import Executor
-    from bench.export import RunFolder
-
-    started = time.perf_counter()
-    grid, dataset, k = prepare(args)
-    n, c, h, w = dataset.x.shape
-    combos = grid.combos()
-    console.print(f"[bold]data[/] {dataset.source}: {n} images {h}x{w}x{c}, "
-                  f"{k} clusters{', ground truth known' if dataset.y is not None else ''}")
-    console.print(f"[bold]grid[/] {grid.name}: {len(grid.encoders)} encoders x {len(grid.reducers)} "
-                  f"reducers x {len(grid.clusterers)} clusterers = {len(combos)} combos, "
-                  f"{args.jobs} jobs ({args.backend})")
-    for note in grid.skipped:
-        console.print(f"  [dim]skipped {note}[/]")
-
-    cache = Cache(cache_root(args))
-    executor = Executor(cache, jobs=args.jobs, backend=args.backend,
-                        console=None if args.quiet else console)
-    with dask_client(args.scheduler, args.jobs) if args.backend == "dask" else contextlib.nullcontext():
-        outcomes = executor.run(grid, dataset, n_clusters=k, seed=args.seed)
-    stages_s = time.perf_counter() - started
-    total = sum(len(set(keys)) for keys in (grid.encoders, [(e, r) for e in grid.encoders
-                                                              for r in grid.reducers], combos))
-    console.print(f"[bold]cache[/] {executor.cache_hits}/{total} stages from cache, "
-                  f"{executor.computed} computed ({cache.root})")
-    if executor.warnings:
-        console.print(f"  [dim]{len(executor.warnings)} warning(s) from {args.backend}'s worker pool, "
-                      f"kept in run.json (executor_warnings), e.g. {executor.warnings[0][:120]}[/]")
-
-    table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=args.seed,
-                              rank_by=args.rank_by, min_share=args.min_share, cache=cache)
-    ranked = leaderboard.outcome_order(table, outcomes)
-    if (table["status"] != "ok").all():
-        console.print(leaderboard_table(table, set(), args.rank_by))
-        raise UserError("every combo failed; see the status column above")
-    members, skipped = ensemble.choose_members(table, ranked, k, args.top_k, args.min_nmi)
-    labels, agreements = ensemble.combine(args.ensemble, [o.labels for _, o in members],
-                                          [getattr(row, split_rule(args.rank_by)[1]) for row, _ in members], k,
-                                          args.known_zeros, args.seed)
-    self_trained = None
-    if args.self_train:
-        from bench.selftrain import self_train
-        ensemble_labels = labels
-        features = cache.load("encode", members[0][1].ok_key("encode"))[0]["x"]
-        labels, self_trained = self_train(labels, [o.labels for _, o in members], features, k, args.seed)
-        if dataset.y is not None:
-            self_trained["acc_before"] = scoring.accuracy(dataset.y, ensemble_labels)
-    record = {
-        "args": vars(args), "bench": __version__, "python": platform.python_version(),
-        "versions": library_versions(),
-        "data": {"source": dataset.source, "shape": [n, h, w, c], "fingerprint": dataset.fingerprint,
-                 "n_clusters": k, "ground_truth": dataset.y is not None},
-        "grid": {"name": grid.name, "combos": len(combos)},
-        "cache": {"path": str(cache.root), "hits": executor.cache_hits, "computed": executor.computed},
-        "executor_warnings": executor.warnings,
-        "ensemble": {"method": args.ensemble,
-                     "members": [{"rank": row.rank, "combo": row.combo, "agreement": agree}
-                                 for (row, _), agree in zip(members, agreements)],
-                     "skipped": skipped, "self_train": self_trained,
-                     "metrics": scoring.external(dataset.y, labels) if dataset.y is not None else None},
-        "timings_s": {"stages": round(stages_s, 3)},
-    }
-    if dataset.y is not None:
-        record["audit"] = selection.audit(table, record["ensemble"]["metrics"]["acc"],
-                                          [row.rank for row, _ in members])
-
-    folder = RunFolder(Path(args.out), grid.name)
-    try:
-        folder.write_submission(labels)
-        folder.write_table("leaderboard.csv", table)
-        if not args.no_plots:
-            report_started = time.perf_counter()
-            pictures = report.pictures(folder.staging, dataset, table, ranked, labels, cache, args.seed,
-                                            members, args.rank_by)
-            record["timings_s"]["report"] = round(time.perf_counter() - report_started, 3)
-        record["timings_s"]["total"] = round(time.perf_counter() - started, 3)
-        if not args.no_plots:
-            report.write_html(folder.staging, record, table, pictures)
-        folder.write_json("run.json", record)
-        path = folder.commit()
-    except BaseException:
-        folder.discard()
-        raise
-    replay.remember(cache.root, run_key, path)
-    report.write_index(Path(args.out))
-    console.print(leaderboard_table(table, {row.rank for row, _ in members}, args.rank_by))
-    console.print(summary_panel(report.summary_lines(record), f"{path}/"))
+    result = run_grid(
+        args.data, args.n_clusters, grid=args.grid, labels=args.labels, seed=args.seed,
+        epochs=args.epochs, plateau=args.plateau, pretrained=not args.no_pretrained,
+        image_size=args.image_size, rank_by=args.rank_by, ensemble=args.ensemble, top_k=args.top_k,
+        min_nmi=args.min_nmi, min_share=args.min_share, known_zeros=args.known_zeros,
+        self_train=args.self_train, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
+        out=args.out, cache=args.cache, progress=not args.quiet, console=console, record_args=vars(args))
+    path = result.write(args.out, plots=not args.no_plots, run_key=run_key)
+    console.print(leaderboard_table(result.leaderboard, set(result.members["rank"]), args.rank_by))
+    console.print(summary_panel(result.summary(), f"{path}/"))
     return 0
 
 

@@ -1,0 +1,279 @@
+"""bench from Python: `run_grid` runs a grid on images and returns a `Result`; the CLI
+(`python -m bench.run`) is this call with its flags, followed by `Result.write`."""
+
+import contextlib
+import platform
+import time
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench import __version__
+from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, split_rule
+from bench.errors import UserError
+
+BACKENDS = ("loky", "threading", "multiprocessing", "dask")
+DEFAULT_OUT = Path("results")
+
+# (smallest value, largest value, whole numbers only) of each numeric option, as the CLI flags
+_RANGES = {"n_clusters": (1, None, True), "seed": (0, None, True), "epochs": (1, None, True),
+           "plateau": (0, 1, False), "known_zeros": (0, None, True), "top_k": (1, None, True),
+           "min_nmi": (0, 1, False), "min_share": (0, 1, False), "jobs": (1, None, True),
+           "image_size": (2, None, True)}
+
+
+def _named(option: str) -> str:
+    """An option as both its callers know it: `top_k (--top-k)`."""
+    return f"{option} (--{option.replace('_', '-')})"
+
+
+def _check_options(options: dict) -> None:
+    for name, (low, high, whole) in _RANGES.items():
+        value = options.get(name)
+        if value is None:
+            continue
+        kind = Integral if whole else Real
+        if isinstance(value, bool) or not isinstance(value, kind):
+            raise UserError(f"{_named(name)} {value!r}: expected a {'whole ' if whole else ''}number")
+        if value < low or (high is not None and value > high):
+            raise UserError(f"{_named(name)} {value!r}: must be {low} or more" if high is None
+                            else f"{_named(name)} {value!r}: must be from {low} to {high}")
+    for name, known in (("rank_by", RULES), ("ensemble", METHODS), ("backend", BACKENDS)):
+        if options[name] not in known:
+            from bench.errors import unknown_name
+            raise unknown_name(_named(name), options[name], known)
+    if options["scheduler"] and options["backend"] != "dask":
+        raise UserError(f"{_named('scheduler')} needs backend 'dask'")
+
+
+@dataclass
+class Result:
+    """What a run found. `leaderboard`: every combo ranked (the columns of leaderboard.csv);
+    `labels`: the ensemble's, one per image; `members`: the combos it voted; `audit`: how well
+    the label-free pick did, when labels were given; `record`: everything run.json holds."""
+    leaderboard: pd.DataFrame
+    labels: np.ndarray
+    members: pd.DataFrame
+    record: dict
+    dataset: object = field(repr=False)
+    grid: object = field(repr=False)
+    out: Path = DEFAULT_OUT  # where `write` puts the run folder by default
+    _ranked: list = field(repr=False, default_factory=list)  # outcomes in leaderboard order
+    _chosen: list = field(repr=False, default_factory=list)  # (row, outcome) of each member
+    _cache: object = field(repr=False, default=None)
+    _run_s: float = field(repr=False, default=0.0)  # seconds from the call to the result
+
+    @property
+    def audit(self) -> dict | None:
+        return self.record.get("audit")
+
+    @property
+    def timings(self) -> dict:
+        return self.record["timings_s"]
+
+    def summary(self) -> list[tuple[str, str]]:
+        """(heading, text) lines: what the console's summary panel and the report page show."""
+        from bench.report import summary_lines
+        return summary_lines(self.record)
+
+    def write(self, out=None, *, plots: bool = True, run_key: str | None = None) -> Path:
+        """The run folder under `out` (submission.csv, leaderboard.csv, run.json and, with
+        `plots`, the pictures and report.html), written whole or not at all; returns its path."""
+        from bench import replay, report
+        from bench.export import RunFolder, check_writable
+        out = Path(out if out is not None else self.out)
+        check_writable(out)
+        started = time.perf_counter()
+        record = self.record
+        folder = RunFolder(out, self.grid.name)
+        try:
+            folder.write_submission(self.labels)
+            folder.write_table("leaderboard.csv", self.leaderboard)
+            if plots:
+                pictures = report.pictures(folder.staging, self.dataset, self.leaderboard, self._ranked,
+                                           self.labels, self._cache, record["args"]["seed"], self._chosen,
+                                           record["args"]["rank_by"])
+                record["timings_s"]["report"] = round(time.perf_counter() - started, 3)
+            record["timings_s"]["total"] = round(self._run_s + time.perf_counter() - started, 3)
+            if plots:
+                report.write_html(folder.staging, record, self.leaderboard, pictures)
+            folder.write_json("run.json", record)
+            path = folder.commit()
+        except BaseException:
+            folder.discard()
+            raise
+        replay.remember(self._cache.root, run_key, path)
+        report.write_index(out)
+        return path
+
+    def _repr_html_(self) -> str:
+        import html
+        rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k.strip())}</th>"
+                       f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in self.summary())
+        shown = [c for c in self.leaderboard.columns if c not in ("warnings", "status")][:12]
+        top = self.leaderboard[shown].head(10).to_html(index=False, float_format="%.3f", border=0)
+        return f"<table>{rows}</table><p>leaderboard, top 10 of {len(self.leaderboard)}:</p>{top}"
+
+
+def make_grid(encoders, reducers, clusterers, name: str = "custom"):
+    """A grid from Python: each entry a name, a (name, params) pair or a table as in a grid
+    file ({"name": ..., "label": ..., param: value})."""
+    from bench.grids import grid_from_table
+
+    def table(item):
+        if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], dict):
+            return {"name": item[0], **item[1]}
+        return item
+    return grid_from_table({"name": name, "encoders": [table(i) for i in encoders],
+                            "reducers": [table(i) for i in reducers],
+                            "clusterers": [table(i) for i in clusterers]}, f"grid {name}")
+
+
+def _grid(grid, pretrained: bool, epochs, plateau):
+    import copy
+    from bench.grids import Grid, drop_pretrained, override_training, resolve_grid
+    grid = copy.deepcopy(grid) if isinstance(grid, Grid) else resolve_grid(str(grid))
+    if not pretrained:
+        drop_pretrained(grid)
+    training = {name: value for name, value in (("epochs", epochs), ("plateau", plateau)) if value is not None}
+    if training:
+        override_training(grid, **training)
+    return grid
+
+
+def prepare(images, labels, n_clusters, options: dict):
+    """Everything that can be wrong with the input, checked before any training: the grid,
+    the dataset, the cluster count and the folders to write."""
+    from bench.data import load_dataset
+    from bench.export import check_writable
+    from bench.grids import check_entries, check_travel
+    _check_options(options)
+    grid = _grid(options["grid"], options["pretrained"], options["epochs"], options["plateau"])
+    check_travel(grid, options["backend"])
+    dataset = load_dataset(images, labels, image_size=options["image_size"])
+    n = len(dataset.x)
+    k = n_clusters or dataset.n_classes or 2
+    if not 2 <= k < n:
+        raise UserError(f"{_named('n_clusters')} {k}: need 2 <= clusters < number of images ({n})")
+    check_entries(grid, dataset, n_clusters=k, seed=options["seed"])
+    if options["known_zeros"] > n:
+        raise UserError(f"{_named('known_zeros')} {options['known_zeros']}: more than the {n} images")
+    check_writable(Path(options["out"]))
+    if options["cache"] is not None:
+        check_writable(Path(options["cache"]), "cache folder")
+    return grid, dataset, k
+
+
+def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels=None, seed: int = 0,
+             epochs: int | None = None, plateau: float | None = None, pretrained: bool = True,
+             image_size: int | None = None, rank_by: str = DEFAULT_RANK, ensemble: str = "vote",
+             top_k: int = 5, min_nmi: float = MIN_NMI, min_share: float = MIN_SHARE, known_zeros: int = 5,
+             self_train: bool = False, jobs: int | None = None, backend: str = "loky",
+             scheduler: str | None = None, out="results", cache=None, progress: bool = True,
+             console=None, record_args: dict | None = None) -> Result:
+    """Run every combo of `grid` on `images`, rank them without labels, vote the ensemble.
+
+    `images`: an array (N, H, W[, C]) uint8 or float, a path (.npy, .npz, image folder), or None
+    for release/trainX.npy if present, else the embedded digits. `labels`: an array or a path,
+    for the external metrics and the audit only. `grid`: a named grid ("seed", "quick", "full",
+    "no-pretrained"), a .toml path or `make_grid(...)`. The other keywords are the CLI's flags
+    (`pretrained=False` is --no-pretrained). `out`: where `Result.write` puts run folders by
+    default; finished stages are kept in `cache` (default OUT/cache) and reused by later runs.
+    `progress`: messages and progress bars (in a notebook too); `console`: a rich Console for them."""
+    import bench.ensemble as ens
+    from bench import leaderboard, scoring, selection
+    from bench.cache import Cache, library_versions
+    from bench.cluster import dask_client
+    from bench.console import make_console
+    from bench.executor import Executor
+
+    options = dict(grid=grid, seed=seed, epochs=epochs, plateau=plateau, pretrained=pretrained,
+                   image_size=image_size, rank_by=rank_by, ensemble=ensemble, top_k=top_k, min_nmi=min_nmi,
+                   min_share=min_share, known_zeros=known_zeros, self_train=self_train,
+                   jobs=jobs, backend=backend, scheduler=scheduler, n_clusters=n_clusters, out=out, cache=cache)
+    started = time.perf_counter()
+    grid, dataset, k = prepare(images, labels, n_clusters, options)
+    jobs = jobs or _cores()
+    console = console or make_console(quiet=not progress)
+    n, c, h, w = dataset.x.shape
+    combos = grid.combos()
+    console.print(f"[bold]data[/] {dataset.source}: {n} images {h}x{w}x{c}{dataset.resized_note}, "
+                  f"{k} clusters{', ground truth known' if dataset.y is not None else ''}")
+    console.print(f"[bold]grid[/] {grid.name}: {len(grid.encoders)} encoders x {len(grid.reducers)} "
+                  f"reducers x {len(grid.clusterers)} clusterers = {len(combos)} combos, "
+                  f"{jobs} jobs ({backend})")
+    for note in grid.skipped:
+        console.print(f"  [dim]skipped {note}[/]")
+
+    # absolute: workers (dask) may not share our working directory
+    cache = Cache((Path(cache) if cache is not None else Path(out) / "cache").resolve())
+    executor = Executor(cache, jobs=jobs, backend=backend, console=console if progress else None)
+    with dask_client(scheduler, jobs) if backend == "dask" else contextlib.nullcontext():
+        outcomes = executor.run(grid, dataset, n_clusters=k, seed=seed)
+    stages_s = time.perf_counter() - started
+    total = sum(len(set(keys)) for keys in (grid.encoders, [(e, r) for e in grid.encoders
+                                                              for r in grid.reducers], combos))
+    console.print(f"[bold]cache[/] {executor.cache_hits}/{total} stages from cache, "
+                  f"{executor.computed} computed ({cache.root})")
+    if executor.warnings:
+        console.print(f"  [dim]{len(executor.warnings)} warning(s) from {backend}'s worker pool, "
+                      f"kept in run.json (executor_warnings), e.g. {executor.warnings[0][:120]}[/]")
+
+    table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=seed,
+                              rank_by=rank_by, min_share=min_share, cache=cache)
+    ranked = leaderboard.outcome_order(table, outcomes)
+    if (table["status"] != "ok").all():
+        from bench.console import leaderboard_table
+        console.print(leaderboard_table(table, set(), rank_by))
+        raise UserError("every combo failed; see the status column above")
+    members, skipped = ens.choose_members(table, ranked, k, top_k, min_nmi)
+    labels_out, agreements = ens.combine(ensemble, [o.labels for _, o in members],
+                                         [getattr(row, split_rule(rank_by)[1]) for row, _ in members], k,
+                                         known_zeros, seed)
+    self_trained = None
+    if self_train:
+        from bench.selftrain import self_train as teach
+        voted = labels_out
+        features = cache.array("encode", members[0][1].ok_key("encode"))
+        labels_out, self_trained = teach(labels_out, [o.labels for _, o in members], features, k, seed)
+        if dataset.y is not None:
+            self_trained["acc_before"] = scoring.accuracy(dataset.y, voted)
+    record = {
+        "args": record_args or _args(options, dataset, cache),
+        "bench": __version__, "python": platform.python_version(), "versions": library_versions(),
+        "data": {"source": dataset.source, "shape": [n, h, w, c], "fingerprint": dataset.fingerprint,
+                 "n_clusters": k, "ground_truth": dataset.y is not None, "resized": dataset.resized},
+        "grid": {"name": grid.name, "combos": len(combos)},
+        "cache": {"path": str(cache.root), "hits": executor.cache_hits, "computed": executor.computed},
+        "executor_warnings": executor.warnings,
+        "ensemble": {"method": ensemble,
+                     "members": [{"rank": row.rank, "combo": row.combo, "agreement": agree}
+                                 for (row, _), agree in zip(members, agreements)],
+                     "skipped": skipped, "self_train": self_trained,
+                     "metrics": scoring.external(dataset.y, labels_out) if dataset.y is not None else None},
+        "timings_s": {"stages": round(stages_s, 3)},
+    }
+    if dataset.y is not None:
+        record["audit"] = selection.audit(table, record["ensemble"]["metrics"]["acc"],
+                                          [row.rank for row, _ in members])
+    run_s = time.perf_counter() - started
+    record["timings_s"]["total"] = round(run_s, 3)  # `write` adds the pictures' and page's time
+    return Result(table, labels_out, pd.DataFrame(record["ensemble"]["members"]), record, dataset, grid,
+                  Path(out), ranked, members, cache, run_s)
+
+
+def _cores() -> int:
+    import os
+    return os.cpu_count() or 1
+
+
+def _args(options: dict, dataset, cache) -> dict:
+    """run.json's "args" for a call from Python, in the CLI's names."""
+    from bench.grids import Grid
+    grid = options["grid"]
+    return {**{k: v for k, v in options.items() if k not in ("grid", "pretrained")},
+            "grid": grid.name if isinstance(grid, Grid) else str(grid), "data": dataset.source,
+            "no_pretrained": not options["pretrained"], "out": str(options["out"]), "cache": str(cache.root)}
