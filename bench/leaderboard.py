@@ -1,5 +1,5 @@
-"""The leaderboard: one row per combo with its label-free scores, ranked by one of them
-(silhouette by default: the selection audit's evidence, see the README).
+"""The leaderboard: one row per combo with its label-free scores, ranked by a rule of them
+(`bench.defaults.DEFAULT_RANK` unless told; docs/ranking.md says why).
 
 Ground truth, when known, adds ACC/NMI/ARI columns after the ranking is made; it never
 changes the order.
