@@ -12,14 +12,14 @@ import numpy as np
 import pandas as pd
 
 from bench import __version__
-from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, split_rule
-from bench.errors import UserError
+from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, SCORES, split_rule
+from bench.errors import UserError, unknown_name
 
 BACKENDS = ("loky", "threading", "multiprocessing", "dask")
 DEFAULT_OUT = Path("results")
 
 # (smallest value, largest value, whole numbers only) of each numeric option, as the CLI flags
-_RANGES = {"n_clusters": (1, None, True), "seed": (0, None, True), "epochs": (1, None, True),
+_RANGES = {"n_clusters": (2, None, True), "seed": (0, None, True), "epochs": (1, None, True),
            "plateau": (0, 1, False), "known_zeros": (0, None, True), "top_k": (1, None, True),
            "min_nmi": (0, 1, False), "min_share": (0, 1, False), "jobs": (1, None, True),
            "image_size": (2, None, True)}
@@ -43,7 +43,9 @@ def _check_options(options: dict) -> None:
                             else f"{_named(name)} {value!r}: must be from {low} to {high}")
     for name, known in (("rank_by", RULES), ("ensemble", METHODS), ("backend", BACKENDS)):
         if options[name] not in known:
-            from bench.errors import unknown_name
+            if name == "rank_by":  # 110 rules: name the forms, not each
+                raise UserError(f"{_named(name)} {options[name]!r}: not a rule; a score ({', '.join(SCORES)}) "
+                                "or levels such as 'pretrained > halves > encoder_agreement'")
             raise unknown_name(_named(name), options[name], known)
     if options["scheduler"] and options["backend"] != "dask":
         raise UserError(f"{_named('scheduler')} needs backend 'dask'")
@@ -58,7 +60,7 @@ class Result:
     labels: np.ndarray
     members: pd.DataFrame
     record: dict
-    dataset: object = field(repr=False)
+    dataset: object
     grid: object = field(repr=False)
     out: Path = DEFAULT_OUT  # where `write` puts the run folder by default
     _ranked: list = field(repr=False, default_factory=list)  # outcomes in leaderboard order
@@ -74,6 +76,11 @@ class Result:
     def timings(self) -> dict:
         return self.record["timings_s"]
 
+    def __repr__(self) -> str:
+        data, top = self.record["data"], self.leaderboard.iloc[0]
+        return (f"<bench Result: grid {self.grid.name!r}, {len(self.leaderboard)} combos on {data['shape'][0]} "
+                f"images, top {top['combo']!r}, {len(self.members)} voted>")
+
     def summary(self) -> list[tuple[str, str]]:
         """(heading, text) lines: what the console's summary panel and the report page show."""
         from bench.report import summary_lines
@@ -87,7 +94,7 @@ class Result:
         out = Path(out if out is not None else self.out)
         check_writable(out)
         started = time.perf_counter()
-        record = self.record
+        record = {**self.record, "timings_s": {k: v for k, v in self.record["timings_s"].items() if k != "report"}}
         folder = RunFolder(out, self.grid.name)
         try:
             folder.write_submission(self.labels)
@@ -113,15 +120,21 @@ class Result:
         import html
         rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k.strip())}</th>"
                        f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in self.summary())
-        shown = [c for c in self.leaderboard.columns if c not in ("warnings", "status")][:12]
-        top = self.leaderboard[shown].head(10).to_html(index=False, float_format="%.3f", border=0)
-        return f"<table>{rows}</table><p>leaderboard, top 10 of {len(self.leaderboard)}:</p>{top}"
+        encoders, partition = split_rule(self.record["args"]["rank_by"])
+        wanted = ["rank", "combo", *encoders, partition, "silhouette", "clusters", "acc", "status"]
+        shown = list(dict.fromkeys(c for c in wanted if c in self.leaderboard.columns))
+        top = self.leaderboard[shown].head(10)
+        table = top.to_html(index=False, float_format="%.3f", border=0)
+        return f"<table>{rows}</table><p>leaderboard, top {len(top)} of {len(self.leaderboard)}:</p>{table}"
 
 
 def make_grid(encoders, reducers, clusterers, name: str = "custom"):
     """A grid from Python: each entry a name, a (name, params) pair or a table as in a grid
     file ({"name": ..., "label": ..., param: value})."""
     from bench.grids import grid_from_table
+    for stage, items in (("encoders", encoders), ("reducers", reducers), ("clusterers", clusterers)):
+        if isinstance(items, (str, tuple)) or not hasattr(items, "__iter__"):
+            raise UserError(f"grid {name}: {stage} must be a list of entries, got {items!r}")
 
     def table(item):
         if isinstance(item, tuple) and len(item) == 2 and isinstance(item[1], dict):
@@ -135,6 +148,9 @@ def make_grid(encoders, reducers, clusterers, name: str = "custom"):
 def _grid(grid, pretrained: bool, epochs, plateau):
     import copy
     from bench.grids import Grid, drop_pretrained, override_training, resolve_grid
+    if not isinstance(grid, (str, Path, Grid)):
+        raise UserError(f"grid {grid!r}: give a named grid ('seed', 'quick', 'full', 'no-pretrained'), "
+                        "a .toml path or bench.make_grid(...)")
     grid = copy.deepcopy(grid) if isinstance(grid, Grid) else resolve_grid(str(grid))
     if not pretrained:
         drop_pretrained(grid)
@@ -208,8 +224,7 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
     for note in grid.skipped:
         console.print(f"  [dim]skipped {note}[/]")
 
-    # absolute: workers (dask) may not share our working directory
-    cache = Cache((Path(cache) if cache is not None else Path(out) / "cache").resolve())
+    cache = Cache(cache_root(out, cache))
     executor = Executor(cache, jobs=jobs, backend=backend, console=console if progress else None)
     with dask_client(scheduler, jobs) if backend == "dask" else contextlib.nullcontext():
         outcomes = executor.run(grid, dataset, n_clusters=k, seed=seed)
@@ -265,6 +280,12 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
                   Path(out), ranked, members, cache, run_s)
 
 
+def cache_root(out, cache=None) -> Path:
+    """The stage cache's folder: `cache`, else OUT/cache; absolute, as workers (dask) may not
+    share our working directory."""
+    return (Path(cache) if cache is not None else Path(out) / "cache").resolve()
+
+
 def _cores() -> int:
     import os
     return os.cpu_count() or 1
@@ -276,4 +297,5 @@ def _args(options: dict, dataset, cache) -> dict:
     grid = options["grid"]
     return {**{k: v for k, v in options.items() if k not in ("grid", "pretrained")},
             "grid": grid.name if isinstance(grid, Grid) else str(grid), "data": dataset.source,
+            "labels": "given" if dataset.y is not None else None,
             "no_pretrained": not options["pretrained"], "out": str(options["out"]), "cache": str(cache.root)}

@@ -1,11 +1,13 @@
 """Grids: which registry entries (with parameters) take part in a run.
 
 The combos of a grid are the cartesian product encoders x reducers x clusterers. A grid is
-named (`seed`, `quick`, `full`) or read from a TOML file:
+named (`seed`, `quick`, `full`, `no-pretrained`), read from a TOML file:
 
     encoders   = ["baseline", {name = "baseline", epochs = 5}]
     reducers   = ["pca32", {name = "pca50w", whiten = false, label = "pca50"}]
     clusterers = ["kmeans", "gmm"]
+
+or built in Python (`bench.make_grid`).
 """
 
 import itertools

@@ -52,7 +52,9 @@ class Registry:
                  scales: str = "", seeded: bool = True, **defaults: Any):
         """Register `factory` under `name`; usable as a decorator or as a plain call."""
         def add(fn: Callable) -> Callable:
-            if name in self._entries:
+            # a notebook cell run again registers its entry again: the new one replaces it
+            again = fn.__module__ == "__main__" == getattr(self._entries.get(name), "factory", fn).__module__
+            if name in self._entries and not again:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
             doc = summary or (inspect.getdoc(fn) or "").split("\n")[0]
             self._entries[name] = Entry(name, fn, dict(defaults), doc, pretrained, requires, extra,

@@ -64,7 +64,7 @@ def parser() -> argparse.ArgumentParser:
                    "never used for fitting, ranking or voting")
     p.add_argument("--n-clusters", type=_positive, help="clusters to find; default: the class count "
                    "when labels are known, else 2")
-    p.add_argument("--grid", default="quick", help="named grid (seed, quick, full) or a .toml file")
+    p.add_argument("--grid", default="quick", help="named grid (seed, quick, full, no-pretrained) or a .toml file")
     p.add_argument("--seed", type=_non_negative, default=0, help="seed for every stage; same seed, same results")
     p.add_argument("--epochs", type=_positive, help="override training epochs of every trainable encoder")
     p.add_argument("--plateau", type=_fraction, help="stop every trainable encoder's training once "
@@ -135,8 +135,8 @@ def list_registries(console) -> None:
 
 
 def cache_root(args) -> Path:
-    # absolute: workers (dask) may not share our working directory
-    return (Path(args.cache) if args.cache else Path(args.out) / "cache").resolve()
+    from bench.api import cache_root as root
+    return root(args.out, args.cache)
 
 
 def run(args, console, run_key: str | None = None) -> int:

@@ -59,6 +59,9 @@ def test_a_result_holds_the_run(digits, tmp_path):
     assert folder.parent == tmp_path and (folder / "report.html").exists()
     labels = pd.read_csv(folder / "submission.csv")["label"].to_numpy()
     assert (labels == result.labels).all()
+    again = json.loads((result.write(plots=False) / "run.json").read_text())
+    assert "report" not in again["timings_s"]  # each folder's own timings, not the last write's
+    assert repr(result).startswith("<bench Result: grid 'seed', 1 combos on 200 images")
 
 
 def test_grids_built_in_python(digits, tmp_path):
@@ -74,19 +77,22 @@ def test_grids_built_in_python(digits, tmp_path):
         bench.make_grid(["pixel"], ["pca32"], ["kmeans"])
     with pytest.raises(UserError, match="model 'pixels' takes no parameter 'epochs'"):
         bench.make_grid([("pixels", {"epochs": 3})], ["pca32"], ["kmeans"])
+    with pytest.raises(UserError, match="grid custom: encoders must be a list of entries, got 'pixels'"):
+        bench.make_grid("pixels", ["pca32"], ["kmeans"])
 
 
 @pytest.mark.parametrize("options, message", [
     ({"top_k": 0}, "top_k (--top-k) 0: must be 1 or more"),
     ({"min_nmi": 1.5}, "min_nmi (--min-nmi) 1.5: must be from 0 to 1"),
     ({"seed": "1"}, "seed (--seed) '1': expected a whole number"),
-    ({"rank_by": "silhuette"}, "unknown rank_by (--rank-by) 'silhuette' (did you mean 'silhouette'?)"),
+    ({"rank_by": "silhuette"}, "rank_by (--rank-by) 'silhuette': not a rule; a score (silhouette, "),
+    ({"grid": ["pixels"]}, "grid ['pixels']: give a named grid"),
     ({"backend": "spark"}, "unknown backend (--backend) 'spark'"),
     ({"n_clusters": 500}, "n_clusters (--n-clusters) 500: need 2 <= clusters < number of images (300)"),
 ])
 def test_bad_options_are_one_error_before_any_work(digits, tmp_path, options, message):
     with pytest.raises(UserError) as raised:
-        bench.run_grid(digits[0], grid="seed", out=tmp_path / "out", progress=False, **options)
+        bench.run_grid(digits[0], out=tmp_path / "out", progress=False, **{"grid": "seed", **options})
     assert str(raised.value).startswith(message) and "\n" not in str(raised.value)
     assert not (tmp_path / "out").exists()
 
@@ -110,6 +116,11 @@ USER_SCRIPT = textwrap.dedent('''
 
 
     @MODELS.register("mean_colour", seeded=False)
+    def mean_colour(in_channels: int = 3):
+        return MeanColour()
+
+
+    @MODELS.register("mean_colour", seeded=False)  # a notebook cell run again: it replaces the first
     def mean_colour(in_channels: int = 3):
         return MeanColour()
 
