@@ -206,6 +206,8 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
     from bench.console import make_console
     from bench.executor import Executor
 
+    from bench.allocator import keep_freed_memory
+    keep_freed_memory()  # this process scores and draws; the stages' workers do the same
     options = dict(grid=grid, seed=seed, epochs=epochs, plateau=plateau, pretrained=pretrained,
                    image_size=image_size, rank_by=rank_by, ensemble=ensemble, top_k=top_k, min_nmi=min_nmi,
                    min_share=min_share, known_zeros=known_zeros, self_train=self_train,

@@ -139,7 +139,8 @@ def remembered(encoders: dict, images: np.ndarray, cache, *, seed: int = 0) -> d
 def of_encoders(encoders: dict, images: np.ndarray, cache, *, seed: int = 0) -> dict:
     """{encoder label: its scores} for `encoders` ({spec: its cache key in the encode stage}),
     each rebuilt from the cache (trained weights included) to encode the views."""
-    from models import create_encoder
+    from models import create_encoder, runtime
+    runtime.use_folder(cache.root / "onnx")
     specs, models, latents = list(encoders), [], []
     for spec in specs:
         arrays, _ = cache.load("encode", encoders[spec])

@@ -20,6 +20,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from bench import jit
+from bench.allocator import keep_freed_memory, release
 from bench.cache import Cache
 from bench.grids import Spec
 
@@ -81,6 +82,7 @@ def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
         return cached_record(stage, key, meta)
     import torch
     torch.set_num_threads(1)
+    keep_freed_memory()  # in each worker process, once
     _reset_peak_memory()
     start = time.perf_counter()
     # warnings are kept with the stage's result (and so in leaderboard.csv), not printed from
@@ -94,6 +96,7 @@ def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
         try:
             with threadpool_limits(1):  # in a worker process; in this one, see single_threaded
                 arrays, meta = compute(cache)
+            release()
         except Exception as e:  # one failing stage must not stop the run: record it
             last = traceback.extract_tb(e.__traceback__)[-1]
             where = f" ({Path(last.filename).name}:{last.lineno})"
@@ -137,9 +140,10 @@ def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: 
     task takes its own)."""
     def compute(cache):
         import torch
-        from models import MODELS, create_encoder
+        from models import MODELS, create_encoder, runtime
         from models.train import fit_encoder
         MODELS.adopt(entry)
+        runtime.use_folder(Path(cache_root) / "onnx")  # exported networks, shared by runs and workers
         with _global_rng:
             torch.manual_seed(seed)  # the weights' initialisation
             model = create_encoder(spec.name, in_channels=images.shape[1],

@@ -36,6 +36,10 @@ def _fold_batch_norms(net):
 class EfficientNetLite(Encoder):
     # at 128 px a batch of 1024 held ~6 GB of activations (Lite0); 128 images keep it under 1 GB
     encode_batch_size = 128
+    exportable = True  # fixed weights: inferred through ONNX Runtime on the CPU (models.runtime)
+
+    def export_key(self):
+        return (self.variant, self.resolution, self.flip)
 
     def __init__(self, variant: str = "lite0", resolution: int = 128, flip: bool = False):
         super().__init__()
@@ -47,7 +51,7 @@ class EfficientNetLite(Encoder):
                                                     weights_path=model_file.get_model_file_path())
         self.net.requires_grad_(False)
         _fold_batch_norms(self.net.eval())
-        self.resolution, self.flip = resolution, flip
+        self.variant, self.resolution, self.flip = variant, resolution, flip
 
     def pooled(self, x):
         return self.net.extract_features(x).mean(dim=(2, 3))
@@ -82,6 +86,10 @@ class PretrainedPair(Encoder):
     neither outweighs the other by the scale of its activations."""
 
     encode_batch_size = EfficientNetLite.encode_batch_size
+    exportable = True
+
+    def export_key(self):
+        return ("pair", *self.nets[0].export_key()[1:])
 
     def __init__(self, resolution: int, flip: bool = False):
         super().__init__()

@@ -13,6 +13,7 @@ from typing import Callable
 import numpy as np
 import torch
 
+from models import runtime
 from models.base import Encoder, batches, epochs_for
 
 
@@ -111,8 +112,12 @@ def train(model: Encoder, x: torch.Tensor, *, seed: int,
 
 @torch.no_grad()
 def encode(model: Encoder, x: torch.Tensor) -> np.ndarray:
-    """Latents of `x` as a float32 (N, D) array, in input order."""
+    """Latents of `x` as a float32 (N, D) array, in input order (a fixed pretrained network's
+    through ONNX Runtime on the CPU: `models.runtime`)."""
     model.eval()
+    fast = runtime.encode(model, x)
+    if fast is not None:
+        return fast
     parts = [model.encode(batch).reshape(len(batch), -1).cpu() for batch in x.split(model.encode_batch_size)]
     return torch.cat(parts).numpy().astype(np.float32, copy=False)
 

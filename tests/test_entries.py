@@ -176,6 +176,40 @@ def test_effnets_puts_both_networks_features_side_by_side_at_unit_length():
         assert torch.allclose(half, features / features.norm(dim=1, keepdim=True), atol=1e-5)
 
 
+@pytest.mark.parametrize("name, channels", [("effnet", 3), ("effnets", 1)])
+def test_onnx_runtime_gives_pytorchs_features_and_exports_each_network_once(monkeypatch, tmp_path, name, channels):
+    from models import runtime
+    from models.train import encode
+    if MODELS.get(name).missing or not runtime.available():
+        pytest.skip("the 'pretrained' extra is not installed")
+    monkeypatch.setattr(runtime, "folder", tmp_path)
+    monkeypatch.setattr(runtime, "_sessions", {})
+    x = torch.rand(5, channels, 32, 32, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    model = create_encoder(name, in_channels=channels, resolution=64)
+    fast = encode(model, x)
+    with torch.no_grad():
+        expected = model.eval().encode(x).numpy()
+    assert fast.shape == expected.shape and np.abs(fast - expected).max() <= 1e-5 * np.abs(expected).max()
+    [exported] = tmp_path.glob("*.onnx")
+    monkeypatch.setattr(runtime, "_sessions", {})  # a new worker: it loads the file, exports nothing
+    monkeypatch.setattr(runtime, "_export", lambda *a: pytest.fail("exported again"))
+    assert np.array_equal(encode(create_encoder(name, in_channels=channels, resolution=64), x), fast)
+    assert not model.training  # the export left the network in eval mode
+
+
+def test_without_onnx_runtime_pytorch_computes_with_one_warning(monkeypatch):
+    from models import runtime
+    from models.train import encode
+    if MODELS.get("effnet").missing:
+        pytest.skip("the 'pretrained' extra is not installed")
+    monkeypatch.setattr(runtime, "available", lambda: False)
+    model = create_encoder("effnet", in_channels=3, resolution=32)
+    x = torch.zeros(2, 3, 32, 32)
+    with pytest.warns(RuntimeWarning, match="onnxruntime is not installed: the pretrained encoders run on PyTorch"):
+        assert encode(model, x).shape == (2, 1280)
+    assert runtime.encode(create_encoder("conv", in_channels=3), x) is None  # trained ones: torch
+
+
 @pytest.mark.parametrize("name, estimator, params", [
     ("ward", "sklearn.cluster.AgglomerativeClustering", {}),
     ("spectral", "sklearn.cluster.SpectralClustering", {}), ("birch", "sklearn.cluster.Birch", {}),
