@@ -17,10 +17,15 @@ def digits_npz(tmp_path_factory):
 
 @pytest.fixture
 def run_cli(tmp_path, capsys):
-    """Run `python -m bench.run` in-process; returns (exit code, stdout, stderr)."""
-    def run(*args, out=None):
+    """Run `python -m bench.run` in-process; returns (exit code, stdout, stderr). Without
+    pictures (`plots=True` draws them) and in one job unless `--jobs` is given: most tests are
+    about neither, and both cost seconds a run."""
+    def run(*args, out=None, plots=False):
+        args = [*map(str, args)]
+        args += [] if plots or "--no-plots" in args else ["--no-plots"]
+        args += [] if "--jobs" in args else ["--jobs", "1"]
         try:
-            code = main([*map(str, args), "--out", str(out or tmp_path / "results")])
+            code = main([*args, "--out", str(out or tmp_path / "results")])
         except SystemExit as e:  # argparse's own exit for bad flags
             code = e.code
         captured = capsys.readouterr()

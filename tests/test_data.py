@@ -77,7 +77,7 @@ def _bad_inputs():
         "channels": (good.reshape(20, 8, 6, 4), None, "4 channels"),
         "channels first": (good.reshape(20, 3, 8, 8), None, "channels-first"),
         "odd size": (np.resize(good, (20, 10, 10, 3)), None, "multiples of 4"),
-        "too few clusters": (good, ["--n-clusters", 1], "need 2 <= clusters"),
+        "too few clusters": (good, ["--n-clusters", 1], "n_clusters (--n-clusters) 1: must be 2 or more"),
         "zero clusters": (good, ["--n-clusters", 0], "0 must be 1 or more"),
         "not a number": (good, ["--jobs", "two"], "'two' is not a whole number"),
         "nmi above 1": (good, ["--min-nmi", "1.5"], "1.5 must be from 0 to 1"),

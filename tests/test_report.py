@@ -141,7 +141,7 @@ def test_a_rerun_from_cache_reuses_the_pictures_and_a_changed_run_redraws(digits
     monkeypatch.setattr(report, "draw_pictures", lambda *a, **kw: drawn.append(1) or real(*a, **kw))
     args = ["--data", digits_npz, "--grid", "seed", "--epochs", "1", "--quiet"]
     for extra in ([], [], ["--rank-by", "silhouette"]):  # cold, warm, then another ranking of the same stages
-        code, _, err = run_cli(*args, *extra)
+        code, _, err = run_cli(*args, *extra, plots=True)
         assert code == 0, err
     first, second, third = run_dirs(tmp_path / "results")
     assert len(drawn) == 2  # the warm rerun drew nothing

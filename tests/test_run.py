@@ -71,9 +71,9 @@ def test_quick_grid_rerun_is_served_from_cache(digits_npz, run_cli, tmp_path):
 
 def test_a_rerun_with_the_same_inputs_copies_the_finished_run(digits_npz, run_cli, tmp_path):
     inputs = ("--data", digits_npz, "--grid", "seed", "--epochs", "2", "--cache", tmp_path / "cache")
-    assert run_cli(*inputs, "--jobs", "1")[0] == 0
+    assert run_cli(*inputs, "--jobs", "1", plots=True)[0] == 0
     # how many workers and where the files go are not inputs (a new --out folder is made)
-    code, out, err = run_cli(*inputs, "--jobs", "2", out=tmp_path / "new" / "out")
+    code, out, err = run_cli(*inputs, "--jobs", "2", out=tmp_path / "new" / "out", plots=True)
     assert code == 0 and "nothing recomputed" in out and "/3 stages from cache" not in out, err
     [first], [second] = run_dirs(tmp_path / "results"), run_dirs(tmp_path / "new" / "out")
     for name in ("leaderboard.csv", "submission.csv", "report.html", "cluster_0.png"):
@@ -82,20 +82,20 @@ def test_a_rerun_with_the_same_inputs_copies_the_finished_run(digits_npz, run_cl
     assert record["replay_of"] == str(first.resolve()) and record["args"]["jobs"] == 2
     # assembled again from the stage cache: an option that changes results, a file of the run
     # to copy changed since, or --no-replay
-    code, out, _ = run_cli(*inputs, "--top-k", "2")
+    code, out, _ = run_cli(*inputs, "--top-k", "2", plots=True)
     assert code == 0 and "3/3 stages from cache" in out and "nothing recomputed" not in out
-    assert "nothing recomputed" in run_cli(*inputs, "--top-k", "2")[1]
+    assert "nothing recomputed" in run_cli(*inputs, "--top-k", "2", plots=True)[1]
     newest = run_dirs(tmp_path / "results")[-1]
     (newest / "submission.csv").write_text("edited by hand\n")
-    code, out, _ = run_cli(*inputs, "--top-k", "2")
+    code, out, _ = run_cli(*inputs, "--top-k", "2", plots=True)
     assert code == 0 and "3/3 stages from cache" in out and (newest / "submission.csv").read_text() == "edited by hand\n"
-    code, out, _ = run_cli(*inputs, "--top-k", "2", "--no-replay")
+    code, out, _ = run_cli(*inputs, "--top-k", "2", "--no-replay", plots=True)
     assert code == 0 and "3/3 stages from cache" in out
 
 
 def test_a_replay_imports_neither_torch_nor_scikit_learn(digits_npz, run_cli, tmp_path):
     argv = ["--data", str(digits_npz), "--grid", "seed", "--epochs", "2", "--out", str(tmp_path / "results")]
-    assert run_cli(*argv[:-2])[0] == 0
+    assert run_cli(*argv[:-2], plots=True)[0] == 0
     script = (f"import sys; from bench.run import main; code = main({argv!r}); "
               "print(code, [m for m in ('torch', 'sklearn', 'scipy', 'matplotlib') if m in sys.modules])")
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=ROOT)
@@ -116,7 +116,7 @@ def test_results_do_not_depend_on_jobs(digits_npz, run_cli, tmp_path):
     grid.write_text('encoders = [{name = "baseline", epochs = 2}, "pixels"]\nreducers = ["pca32", "pca50w"]\n'
                     'clusterers = ["kmeans", "gmm", "ward", "scan"]\n')
     outputs = []
-    for jobs, backend in ((1, "loky"), (2, "loky"), (2, "threading")):
+    for jobs, backend in ((1, "loky"), (2, "loky"), (2, "threading"), (2, "multiprocessing")):
         out = tmp_path / f"jobs{jobs}-{backend}"
         code, printed, err = run_cli("--data", digits_npz, "--grid", grid, "--jobs", jobs, "--backend", backend,
                                      out=out)
