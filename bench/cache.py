@@ -25,19 +25,30 @@ def _file_hash(path: str) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-def _own_source(o) -> str:
+def _own_source(o, seen: frozenset = frozenset()) -> str:
     """The hash of an object defined where no file holds it (a notebook cell, exec'd text):
     its source where IPython keeps it, else its compiled code; for a function, with that of
     the classes and functions of the same session it names (its encoder class, most often)."""
     try:
         text = inspect.getsource(o).encode()
     except (OSError, TypeError):
-        code = getattr(o, "__code__", None)
-        text = marshal.dumps(code) if code is not None else repr(o).encode()
+        text = _compiled(o)
     names = getattr(getattr(o, "__code__", None), "co_names", ())
+    seen = seen | {id(o)}
     used = [v for v in (getattr(o, "__globals__", {}).get(n) for n in names)
-            if (inspect.isclass(v) or inspect.isfunction(v)) and v.__module__ == o.__module__ and v is not o]
-    return hashlib.sha256(text + "".join(_own_source(v) for v in used).encode()).hexdigest()
+            if (inspect.isclass(v) or inspect.isfunction(v)) and v.__module__ == o.__module__
+            and id(v) not in seen]
+    return hashlib.sha256(text + "".join(_own_source(v, seen) for v in used).encode()).hexdigest()
+
+
+def _compiled(o) -> bytes:
+    """A function's compiled code, or a class's attributes with its methods' code: what an
+    object without source text (a notebook's class, often) does."""
+    if inspect.isclass(o):
+        return b"".join(name.encode() + _compiled(value) for name, value in sorted(vars(o).items())
+                        if name not in ("__dict__", "__weakref__"))
+    code = getattr(o, "__code__", None)
+    return marshal.dumps(code) if code is not None else repr(o).encode()
 
 
 def _source_hash(o) -> str:

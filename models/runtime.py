@@ -1,6 +1,6 @@
 """Inference of the fixed pretrained networks through ONNX Runtime on the CPU: it runs them
-about 2.5-3x faster than PyTorch eager, with the same features to ~1e-6 (docs/performance.md:
-encoders on the CPU). Training, and any CUDA device, stay with torch.
+about 2.5x faster than PyTorch eager, with the same features to ~1e-6 (docs/performance.md:
+ONNX Runtime). Training, and any CUDA device, stay with torch.
 
 A network is exported once per variant and input size into `folder` (the stage cache's `onnx/`
 when bench runs it), so later runs and other workers load the file instead of exporting again.

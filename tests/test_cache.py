@@ -57,3 +57,19 @@ def test_sweep_removes_only_old_temporary_files(tmp_path):
     os.utime(old, (time.time() - 7200, time.time() - 7200))
     assert cache.sweep(max_age_s=3600) == 1
     assert not old.exists() and fresh.exists() and cache.has("encode", "k")
+
+
+def _session(source: str) -> dict:
+    """Functions and classes defined as a notebook cell defines them: no file behind them."""
+    namespace = {"__name__": "__main__"}
+    exec(compile(source, "<cell>", "exec"), namespace)
+    return namespace
+
+
+def test_an_entry_from_a_notebook_is_versioned_by_its_own_code_and_the_classes_it_names():
+    from bench.cache import code_version
+    cell = "class Mine:\n    scale = {}\n\ndef factory():\n    return Mine()\n\ndef ping():\n    return pong()\n\ndef pong():\n    return ping()\n"
+    one, same, other = (_session(cell.format(s)) for s in (1, 1, 2))
+    assert code_version(one["factory"]) == code_version(same["factory"])
+    assert code_version(one["factory"]) != code_version(other["factory"])  # its class changed
+    assert code_version(one["ping"]) == code_version(same["ping"])  # names each other: no endless walk
