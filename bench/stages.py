@@ -50,6 +50,13 @@ def _peak_memory_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_times() -> tuple[float, float]:
+    """User and system CPU seconds of this thread (a task's own where threads share a
+    process), else of the process."""
+    usage = resource.getrusage(getattr(resource, "RUSAGE_THREAD", resource.RUSAGE_SELF))
+    return usage.ru_utime, usage.ru_stime
+
+
 @contextlib.contextmanager
 def single_threaded():
     """BLAS, OpenMP and torch at one thread for as long as this process runs tasks itself
@@ -84,7 +91,7 @@ def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
     torch.set_num_threads(1)
     keep_freed_memory()  # in each worker process, once
     _reset_peak_memory()
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), _cpu_times()
     # warnings are kept with the stage's result (and so in leaderboard.csv), not printed from
     # workers across the progress bars, where no one could tell which combo raised them (with
     # --backend threading, threads share one filter state: a warning may land with another combo)
@@ -103,7 +110,9 @@ def _run(stage: str, key: str, cache_root: Path, compute) -> Record:
             return Record(stage, key, False, error=f"{type(e).__name__}: {e}".split("\n")[0] + where,
                           warnings=tuple(distinct_warnings(caught)))
     seconds = time.perf_counter() - start
-    meta = {**meta, "seconds": seconds, "peak_mib": round(_peak_memory_mib()), "warnings": distinct_warnings(caught)}
+    user, system = (round(after - before, 3) for after, before in zip(_cpu_times(), cpu))
+    meta = {**meta, "seconds": seconds, "peak_mib": round(_peak_memory_mib()), "user_s": user, "sys_s": system,
+            "warnings": distinct_warnings(caught)}
     cache.save(stage, key, arrays, meta)
     return Record(stage, key, True, seconds, warnings=tuple(meta["warnings"]))
 

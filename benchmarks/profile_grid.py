@@ -68,11 +68,15 @@ def run(data, jobs, cache, label, grid, code=ROOT, extra=()):
 
 def stage_table(folder, cache) -> pd.DataFrame:
     """Compute seconds per stage and entry (each shared stage counted once), and per stage the
-    largest peak RSS of one task (from the cache entries' metadata)."""
+    largest peak RSS of one task and the user and system CPU seconds of all its tasks (from
+    the cache entries' metadata)."""
     table = stage_seconds(pd.read_csv(folder / "leaderboard.csv")).reset_index()
-    peaks = {stage: max((Cache(cache).meta(stage, p.stem) or {}).get("peak_mib", 0)
-                        for p in (Path(cache) / stage).glob("*.npz")) for stage, _, _ in STAGES}
-    return table, peaks
+    metas = {stage: [Cache(cache).meta(stage, p.stem) or {} for p in (Path(cache) / stage).glob("*.npz")]
+             for stage, _, _ in STAGES}
+    peaks = {stage: max((m.get("peak_mib", 0) for m in found), default=0) for stage, found in metas.items()}
+    cpu = {stage: tuple(round(sum(m.get(k, 0) for m in found), 1) for k in ("user_s", "sys_s"))
+           for stage, found in metas.items()}
+    return table, peaks, cpu
 
 
 def result_files(folder):
@@ -102,11 +106,12 @@ if args.jobs:
     # a rerun as a user makes it (the finished run replayed), then one assembled from the stage cache
     warm = run(data, last, work / f"cache{last}", "warm", args.grid)
     assembled = run(data, last, work / f"cache{last}", "warm-assembled", args.grid, extra=["--no-replay"])
-    table, peaks = stage_table(cold[last][3], work / f"cache{last}")
+    table, peaks, cpu_split = stage_table(cold[last][3], work / f"cache{last}")
     print(f"grid {args.grid} on {args.data} (N={load_dataset(str(data)).x.shape[0]}); "
           f"per stage and entry, compute seconds of the --jobs {last} run")
     print(table.to_string(index=False, float_format="%.1f"))
     print("peak MiB of one task, per stage:", {s: round(p) for s, p in peaks.items()})
+    print("user / system CPU s of all tasks, per stage:", cpu_split)
     print(f"\n{'run':<16} {'wall s':>8} {'cpu s':>8} {'cores':>6} {'main GiB':>9}")
     runs = [(f"cold --jobs {j}", r) for j, r in cold.items()] + [(f"warm --jobs {last}", warm),
                                                                    ("warm --no-replay", assembled)]
@@ -135,7 +140,7 @@ if args.sizes:
         np.save(work / f"cifar{n}.npy", pool[np.sort(pick)])
         wall, cpu, peak, folder = run(work / f"cifar{n}.npy", 2, work / f"cache{n}", f"n{n}",
                                       args.size_grid or args.grid)
-        table, peaks = stage_table(folder, work / f"cache{n}")
+        table, peaks, _ = stage_table(folder, work / f"cache{n}")
         per_entry.append(table.assign(N=n))
         for stage, seconds in table.groupby("stage", sort=False)["seconds"].sum().items():
             print(f"{n:>7} {stage:<8} {seconds:>8.1f} {peaks[stage]:>9.0f}")

@@ -70,6 +70,18 @@ def test_each_stage_records_its_own_peak_memory(tmp_path):
     assert small < big - 300  # counted afresh for each task, not the process's lifetime peak
 
 
+def test_each_stage_records_its_user_and_system_cpu_time(tmp_path):
+    from bench import stages
+
+    def busy(cache):
+        total = sum(i * i for i in range(3_000_000))  # user time, in this thread
+        return {"x": np.zeros((2, 2), np.float32)}, {"total": total}
+    stages._run("reduce", "busy", tmp_path, busy)
+    meta = Cache(tmp_path).meta("reduce", "busy")
+    assert 0.5 * meta["seconds"] < meta["user_s"] + meta["sys_s"] <= 1.5 * meta["seconds"] + 0.05
+    assert meta["user_s"] > meta["sys_s"] >= 0
+
+
 def _task(key: str, cache_root, kill: str):
     """A stage-like task whose worker the OS kills: never, always, or the first time only."""
     import os
