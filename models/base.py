@@ -37,6 +37,9 @@ class Encoder(nn.Module):
     # torch's global RNG, which concurrent trainings in threads would share
     generator = None
     encode_batch_size = 1024  # images per inference batch; large models lower it to bound memory
+    # True for fixed weights: inferred through ONNX Runtime on the CPU (`models.runtime`), the
+    # exported file named by `export_key()`, a tuple of what decides the network
+    exportable = False
 
     def __init__(self, *, epochs: int = 0, lr: float = 1e-3, batch_size: int = 32, plateau: float = 0.0,
                  min_steps: int = 0, schedule: str = "constant"):
