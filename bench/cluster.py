@@ -8,6 +8,9 @@ import numpy as np
 from bench.errors import UserError
 
 
+CONNECT_TIMEOUT = "10s"  # how long a scheduler that does not answer is waited for
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str | None, workers: int):
     """A client for the cluster at `scheduler`, or for a new local cluster of `workers`
@@ -18,7 +21,7 @@ def dask_client(scheduler: str | None, workers: int):
         raise UserError("--backend dask needs dask.distributed: pip install -e '.[dask]'") from None
     if scheduler:
         try:
-            client = Client(scheduler, timeout="10s")
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as e:
             raise UserError(f"--scheduler {scheduler}: cannot connect ({e})") from None
         with client:

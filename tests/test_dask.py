@@ -38,7 +38,9 @@ def test_dask_backend_starts_its_own_local_cluster(digits_npz, run_cli, tmp_path
     assert code == 0, err
 
 
-def test_unreachable_scheduler_is_one_line(digits_npz, run_cli):
+def test_unreachable_scheduler_is_one_line(digits_npz, run_cli, monkeypatch):
+    import bench.cluster
+    monkeypatch.setattr(bench.cluster, "CONNECT_TIMEOUT", "1s")  # nothing answers: no need to wait 10
     code, _, err = run_cli("--data", digits_npz, "--grid", "seed", "--backend", "dask",
                            "--scheduler", "tcp://127.0.0.1:9")
     assert code == 2 and err.startswith("error: --scheduler tcp://127.0.0.1:9: cannot connect")
