@@ -76,10 +76,13 @@ def test_each_stage_records_its_user_and_system_cpu_time(tmp_path):
     def busy(cache):
         total = sum(i * i for i in range(3_000_000))  # user time, in this thread
         return {"x": np.zeros((2, 2), np.float32)}, {"total": total}
-    stages._run("reduce", "busy", tmp_path, busy)
-    meta = Cache(tmp_path).meta("reduce", "busy")
-    assert 0.5 * meta["seconds"] < meta["user_s"] + meta["sys_s"] <= 1.5 * meta["seconds"] + 0.05
-    assert meta["user_s"] > meta["sys_s"] >= 0
+    for key in ("first", "second"):
+        stages._run("reduce", key, tmp_path, busy)
+        meta = Cache(tmp_path).meta("reduce", key)
+        # its own: the second task's CPU time holds none of the first's (a busy machine may
+        # leave it waiting, so only the upper bound is its wall time)
+        assert 0.02 < meta["user_s"] + meta["sys_s"] <= meta["seconds"] + 0.05
+        assert meta["user_s"] > meta["sys_s"] >= 0
 
 
 def _task(key: str, cache_root, kill: str):
