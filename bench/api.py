@@ -199,12 +199,12 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
     (`pretrained=False` is --no-pretrained). `out`: where `Result.write` puts run folders by
     default; finished stages are kept in `cache` (default OUT/cache) and reused by later runs.
     `progress`: messages and progress bars (in a notebook too); `console`: a rich Console for them."""
-    import bench.ensemble as ens
-    from bench import leaderboard, scoring, selection
+    from bench import scoring, selection
     from bench.cache import Cache, library_versions
     from bench.cluster import dask_client
     from bench.console import make_console
     from bench.executor import Executor
+    from bench.stages import single_threaded
 
     from bench.allocator import keep_freed_memory
     keep_freed_memory()  # this process scores and draws; the stages' workers do the same
@@ -239,25 +239,12 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
         console.print(f"  [dim]{len(executor.warnings)} warning(s) from {backend}'s worker pool, "
                       f"kept in run.json (executor_warnings), e.g. {executor.warnings[0][:120]}[/]")
 
-    table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=seed,
-                              rank_by=rank_by, min_share=min_share, cache=cache)
-    ranked = leaderboard.outcome_order(table, outcomes)
-    if (table["status"] != "ok").all():
-        from bench.console import leaderboard_table
-        console.print(leaderboard_table(table, set(), rank_by))
-        raise UserError("every combo failed; see the status column above")
-    members, skipped = ens.choose_members(table, ranked, k, top_k, min_nmi)
-    labels_out, agreements = ens.combine(ensemble, [o.labels for _, o in members],
-                                         [getattr(row, split_rule(rank_by)[1]) for row, _ in members], k,
-                                         known_zeros, seed)
-    self_trained = None
-    if self_train:
-        from bench.selftrain import self_train as teach
-        voted = labels_out
-        features = cache.array("encode", members[0][1].ok_key("encode"))
-        labels_out, self_trained = teach(labels_out, [o.labels for _, o in members], features, k, seed)
-        if dataset.y is not None:
-            self_trained["acc_before"] = scoring.accuracy(dataset.y, voted)
+    # one thread, as the stages run: BLAS rounds with the thread count, and the run-level
+    # scores' near-ties would rank differently on a machine with other cores
+    with single_threaded():
+        table, ranked, members, skipped, labels_out, agreements, self_trained = _decide(
+            outcomes, dataset, cache, console, k=k, seed=seed, rank_by=rank_by, min_share=min_share,
+            top_k=top_k, min_nmi=min_nmi, ensemble=ensemble, known_zeros=known_zeros, self_train=self_train)
     record = {
         "args": record_args or _args(options, dataset, cache),
         "bench": __version__, "python": platform.python_version(), "versions": library_versions(),
@@ -280,6 +267,33 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
     record["timings_s"]["total"] = round(run_s, 3)  # `write` adds the pictures' and page's time
     return Result(table, labels_out, pd.DataFrame(record["ensemble"]["members"]), record, dataset, grid,
                   Path(out), ranked, members, cache, run_s)
+
+
+def _decide(outcomes, dataset, cache, console, *, k, seed, rank_by, min_share, top_k, min_nmi, ensemble,
+            known_zeros, self_train):
+    """The leaderboard, its members and the ensemble's labels (self-taught where asked)."""
+    import bench.ensemble as ens
+    from bench import leaderboard, scoring
+    table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=seed,
+                              rank_by=rank_by, min_share=min_share, cache=cache)
+    ranked = leaderboard.outcome_order(table, outcomes)
+    if (table["status"] != "ok").all():
+        from bench.console import leaderboard_table
+        console.print(leaderboard_table(table, set(), rank_by))
+        raise UserError("every combo failed; see the status column above")
+    members, skipped = ens.choose_members(table, ranked, k, top_k, min_nmi)
+    labels_out, agreements = ens.combine(ensemble, [o.labels for _, o in members],
+                                         [getattr(row, split_rule(rank_by)[1]) for row, _ in members], k,
+                                         known_zeros, seed)
+    self_trained = None
+    if self_train:
+        from bench.selftrain import self_train as teach
+        voted = labels_out
+        features = cache.array("encode", members[0][1].ok_key("encode"))
+        labels_out, self_trained = teach(labels_out, [o.labels for _, o in members], features, k, seed)
+        if dataset.y is not None:
+            self_trained["acc_before"] = scoring.accuracy(dataset.y, voted)
+    return table, ranked, members, skipped, labels_out, agreements, self_trained
 
 
 def cache_root(out, cache=None) -> Path:

@@ -2,6 +2,7 @@
 rank them without labels, and export a majority-vote ensemble as the submission."""
 
 import argparse
+import functools
 import os
 import signal
 import sys
@@ -169,7 +170,11 @@ class Stopped(KeyboardInterrupt):
         self.signum = signum
 
 
-def _on_signal(signum, frame):
+def _on_signal(main_pid: int, signum, frame):
+    if os.getpid() != main_pid:  # a worker forked by the multiprocessing backend: end quietly, as told
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)
+        return
     raise Stopped(signum)
 
 
@@ -177,7 +182,8 @@ def main(argv=None) -> int:
     from bench.console import make_console
     args = parser().parse_args(argv)
     console = make_console(args.quiet)
-    previous = {sig: signal.signal(sig, _on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
+    handler = functools.partial(_on_signal, os.getpid())
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         if args.list:
             list_registries(console)

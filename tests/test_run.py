@@ -1,6 +1,7 @@
 """End-to-end runs of `python -m bench.run` on 300 real digits."""
 
 import json
+import os
 import subprocess
 import sys
 import warnings
@@ -132,19 +133,20 @@ def test_results_do_not_depend_on_jobs(digits_npz, run_cli, tmp_path):
         pd.testing.assert_frame_equal(b1.drop(columns=timing), board.drop(columns=timing))
 
 
-def test_the_multiprocessing_backend_gives_the_same_results(digits_npz, tmp_path):
-    # in a fresh process: its pool forks, and a fork of this test process (its threads, its
-    # OpenMP pool from earlier tests) could hang, as forks of threaded processes may
+def test_the_core_count_changes_no_result(digits_npz, tmp_path):
+    # fresh processes, one with one BLAS thread and one with the machine's own count: the
+    # run-level scores of the main process broke a near-tie of cross_space the other way
+    # with more threads, before they ran on one thread as the stages do
     grid = tmp_path / "small.toml"
     grid.write_text('encoders = [{name = "baseline", epochs = 1}, "pixels"]\nreducers = ["pca32"]\n'
                     'clusterers = ["kmeans", "gmm"]\n')
-    for backend in ("loky", "multiprocessing"):  # both fresh: a process's own history can break a score's tie
+    one_thread = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    for name, threads in (("one", one_thread), ("all", {})):
         done = subprocess.run([sys.executable, "-m", "bench.run", "--data", str(digits_npz), "--grid", str(grid),
-                               "--no-plots", "--quiet", "--jobs", "2", "--backend", backend,
-                               "--out", str(tmp_path / backend[:4])], cwd=ROOT, capture_output=True, text=True,
-                              timeout=300)
+                               "--no-plots", "--quiet", "--jobs", "2", "--out", str(tmp_path / name)], cwd=ROOT,
+                              capture_output=True, text=True, timeout=300, env={**os.environ, **threads})
         assert done.returncode == 0, done.stderr
-    (b1, s1, _), (b2, s2, _) = (_outputs(run_dirs(tmp_path / name)[0]) for name in ("loky", "mult"))
+    (b1, s1, _), (b2, s2, _) = (_outputs(run_dirs(tmp_path / name)[0]) for name in ("one", "all"))
     timing = ["encode_s", "reduce_s", "cluster_s"]
     assert s1 == s2
     pd.testing.assert_frame_equal(b1.drop(columns=timing), b2.drop(columns=timing))
