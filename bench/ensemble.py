@@ -136,31 +136,34 @@ def combine(method: str, ranked: list[np.ndarray], scores: list[float], k: int, 
     return majority_vote(ranked, k, known_zeros, weights)
 
 
-def choose_members(table, ranked: list, k: int, top_k: int, min_nmi: float = 0.0):
-    """The ensemble's members: the top `top_k` working combos that found exactly `k` clusters
-    and whose labels share at least `min_nmi` NMI with the top such combo's, as (row, outcome)
-    pairs in rank order; and the combos ranked above the last member that were passed over,
-    each with the reason.
+def choose_members(table, labels: list, k: int, top_k: int, min_nmi: float = 0.0):
+    """The ensemble's members among `table`'s rows (ranked, best first; `labels[i]` those of row
+    i, None where it has none): the top `top_k` working combos that found exactly `k` clusters
+    and whose labels share at least `min_nmi` NMI with the top such combo's, as row positions in
+    rank order; and the combos ranked above the last member that were passed over, each with
+    the reason.
 
     A vote can only fix the leader's errors where the others err around the same partition; a
     combo that tells another story (low NMI to the leader) outvotes its right labels. Two 2-way
     splits that are each 90 % right with independent errors share NMI 0.32."""
-    usable = [(row, o) for row, o in zip(table.itertuples(), ranked) if row.status == "ok"]
-    matching = [(row, o) for row, o in usable if row.clusters == k]
+    rows = list(table.itertuples())
+    usable = [i for i, row in enumerate(rows) if row.status == "ok"]
+    matching = [i for i in usable if rows[i].clusters == k]
     if not matching:
         raise UserError(f"no combo found exactly {k} clusters; nothing to vote on")
-    leader_row, leader = matching[0]
+    leader = matching[0]
     members, skipped = [], []
-    for row, o in usable:
+    for i in usable:
+        row = rows[i]
         if len(members) == top_k:
             break
         if row.clusters != k:
             skipped.append((row.rank, f"{row.combo} (found {row.clusters} clusters)"))
             continue
-        nmi = pairwise_nmi([leader.labels, o.labels])[0, 1]
+        nmi = pairwise_nmi([labels[leader], labels[i]])[0, 1]
         if nmi < min_nmi:
-            skipped.append((row.rank, f"{row.combo} (NMI {nmi:.2f} to #{leader_row.rank} < {min_nmi})"))
+            skipped.append((row.rank, f"{row.combo} (NMI {nmi:.2f} to #{rows[leader].rank} < {min_nmi})"))
             continue
-        members.append((row, o))
-    last = members[-1][0].rank
+        members.append(i)
+    last = rows[members[-1]].rank
     return members, [note for rank, note in skipped if rank < last]

@@ -19,7 +19,8 @@ from sklearn.metrics import pairwise_distances
 from sklearn.preprocessing import StandardScaler
 
 from bench.defaults import DEFAULT_RANK, ENCODER_SCORES, RULES, SCORES, split_rule  # noqa: F401 (re-exported)
-from bench.ensemble import majority_vote
+from bench.defaults import MIN_NMI
+from bench.ensemble import choose_members, majority_vote
 from bench.scoring import SILHOUETTE_SAMPLE, pairwise_nmi
 
 
@@ -34,6 +35,23 @@ def order(table: pd.DataFrame, rule: str) -> pd.Index:
                          "with the images and the run's cache")
     return table.sort_values(keys, ascending=[False] * (len(keys) - 1) + [True], na_position="last",
                              kind="stable").index
+
+
+def rank(table: pd.DataFrame, rule: str) -> pd.DataFrame:
+    """`table`'s working combos in `rule`'s order, ranked 1, 2, ...: the working part of the
+    leaderboard that a run with `--rank-by rule` shows."""
+    ok = table[table["status"] == "ok"]
+    return ok.loc[order(ok, rule)].reset_index(drop=True).assign(rank=lambda t: np.arange(1, len(t) + 1))
+
+
+def pick(table: pd.DataFrame, labels: dict, rule: str, k: int, top_k: int = 5,
+         min_nmi: float = MIN_NMI) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """What a run ranked by `rule` would choose, from its leaderboard and each combo's labels
+    (`labels`: combo -> labels): (the working combos ranked, the ensemble's members best first,
+    the combos passed over above the last member, each with the reason)."""
+    ranked = rank(table, rule)
+    members, skipped = choose_members(ranked, [labels.get(c) for c in ranked["combo"]], k, top_k, min_nmi)
+    return ranked, list(ranked["combo"].iloc[members]), skipped
 
 
 def reference_space(images: np.ndarray, seed: int, sample: int = SILHOUETTE_SAMPLE):

@@ -66,16 +66,11 @@ def test_members_with_another_cluster_count_are_skipped_and_named():
     from bench.errors import UserError
     table = pd.DataFrame({"rank": [1, 2, 3, 4], "combo": ["a", "b", "c", "d"],
                           "status": ["ok", "ok", "encode failed: x", "ok"], "clusters": [3, 2, 0, 2]})
-    ranked = [outcome(labels) for labels in ([0, 1, 2, 0], [0, 0, 1, 1], None, [1, 1, 0, 0])]
-    members, skipped = choose_members(table, ranked, k=2, top_k=2)
-    assert [o for _, o in members] == [ranked[1], ranked[3]] and skipped == ["a (found 3 clusters)"]
+    labels = [np.array([0, 1, 2, 0]), np.array([0, 0, 1, 1]), None, np.array([1, 1, 0, 0])]
+    members, skipped = choose_members(table, labels, k=2, top_k=2)
+    assert members == [1, 3] and skipped == ["a (found 3 clusters)"]
     with pytest.raises(UserError, match="no combo found exactly 5 clusters"):
-        choose_members(table, ranked, k=5, top_k=2)
-
-
-def outcome(labels):
-    from types import SimpleNamespace
-    return SimpleNamespace(labels=None if labels is None else np.array(labels))
+        choose_members(table, labels, k=5, top_k=2)
 
 
 def test_members_must_share_min_nmi_with_the_top_combo():
@@ -87,16 +82,32 @@ def test_members_must_share_min_nmi_with_the_top_combo():
     truth = np.repeat([0, 1], 200)
     noisy = [np.where(rng.random(400) < p, 1 - truth, truth) for p in (0.05, 0.1, 0.5, 0.08, 0.3)]
     table = pd.DataFrame({"rank": range(1, 6), "combo": list("abcde"), "status": "ok", "clusters": 2})
-    ranked = [outcome(labels) for labels in noisy]
-    members, skipped = choose_members(table, ranked, k=2, top_k=3, min_nmi=0.3)
-    assert [row.combo for row, _ in members] == ["a", "b", "d"]  # c is a coin flip against a
+    combos = lambda positions: [table["combo"][i] for i in positions]  # noqa: E731
+    members, skipped = choose_members(table, noisy, k=2, top_k=3, min_nmi=0.3)
+    assert combos(members) == ["a", "b", "d"]  # c is a coin flip against a
     nmi = pairwise_nmi([noisy[0], noisy[2]])[0, 1]
     assert skipped == [f"c (NMI {nmi:.2f} to #1 < 0.3)"]
-    members, skipped = choose_members(table, ranked, k=2, top_k=3, min_nmi=0.0)
-    assert [row.combo for row, _ in members] == ["a", "b", "c"] and skipped == []
-    members, skipped = choose_members(table, ranked, k=2, top_k=5, min_nmi=0.3)
-    assert [row.combo for row, _ in members] == ["a", "b", "d"]  # fewer than top_k pass
+    members, skipped = choose_members(table, noisy, k=2, top_k=3, min_nmi=0.0)
+    assert combos(members) == ["a", "b", "c"] and skipped == []
+    members, skipped = choose_members(table, noisy, k=2, top_k=5, min_nmi=0.3)
+    assert combos(members) == ["a", "b", "d"]  # fewer than top_k pass
     assert skipped == [f"c (NMI {nmi:.2f} to #1 < 0.3)"]  # e, below the last member, is not listed
+
+
+def test_pick_reranks_a_board_by_any_rule_as_a_run_would():
+    import pandas as pd
+
+    from bench.selection import pick
+    # d failed; by silhouette a > c > b, by agreement b > c > a; a found 3 clusters
+    table = pd.DataFrame({"combo": list("abcd"), "status": ["ok", "ok", "ok", "encode failed: x"],
+                          "clusters": [3, 2, 2, 0], "silhouette": [0.9, 0.2, 0.5, 0.99],
+                          "agreement": [0.1, 0.8, 0.6, np.nan]})
+    labels = {"a": np.array([0, 1, 2, 2]), "b": np.array([0, 0, 1, 1]), "c": np.array([1, 1, 0, 0])}
+    ranked, members, skipped = pick(table, labels, "silhouette", k=2, top_k=2, min_nmi=0.3)
+    assert ranked["combo"].tolist() == ["a", "c", "b"] and ranked["rank"].tolist() == [1, 2, 3]
+    assert members == ["c", "b"] and skipped == ["a (found 3 clusters)"]
+    ranked, members, skipped = pick(table, labels, "agreement", k=2, top_k=1)
+    assert ranked["combo"].tolist() == ["b", "c", "a"] and members == ["b"] and skipped == []
 
 
 def test_weighted_vote_lets_a_strong_member_outvote_two_weak_ones():
