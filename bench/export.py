@@ -44,6 +44,15 @@ class RunFolder:
     def write_table(self, name: str, table: pd.DataFrame) -> None:
         table.to_csv(self.staging / name, index=False, float_format="%.6f")
 
+    def write_combo_labels(self, labels: dict, truth: np.ndarray | None) -> None:
+        """combo_labels.npz: `combo` (names) and `labels` (one row each), and the ground truth
+        (`truth`) when known, so that the selection audit can rerun any ranking on this run."""
+        arrays = {"combo": np.array(list(labels), dtype=str),
+                  "labels": np.array(list(labels.values()), dtype=np.int32).reshape(len(labels), -1)}
+        if truth is not None:
+            arrays["truth"] = truth
+        np.savez_compressed(self.staging / "combo_labels.npz", **arrays)
+
     def write_json(self, name: str, data: dict) -> None:
         (self.staging / name).write_text(json.dumps(data, indent=2, default=_plain) + "\n")
 

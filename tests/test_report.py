@@ -125,7 +125,8 @@ def test_no_plots_skips_pictures(digits_npz, run_cli, tmp_path):
     code, _, err = run_cli("--data", digits_npz, "--grid", "seed", "--epochs", "1", "--no-plots")
     assert code == 0, err
     [folder] = run_dirs(tmp_path / "results")
-    assert sorted(p.name for p in folder.iterdir()) == ["leaderboard.csv", "run.json", "submission.csv"]
+    assert sorted(p.name for p in folder.iterdir()) == ["combo_labels.npz", "leaderboard.csv", "run.json",
+                                                        "submission.csv"]
 
 
 def test_quiet_prints_nothing(digits_npz, run_cli):
