@@ -73,6 +73,12 @@ class Result:
         return self.record.get("audit")
 
     @property
+    def combo_labels(self) -> dict:
+        """Each combo's labels (combo -> one label per image; -1 noise), in leaderboard order;
+        the combos that failed before labelling are left out."""
+        return {o.combo.label: o.labels for o in self._ranked if o.labels is not None}
+
+    @property
     def timings(self) -> dict:
         return self.record["timings_s"]
 
@@ -87,7 +93,7 @@ class Result:
         return summary_lines(self.record)
 
     def write(self, out=None, *, plots: bool = True, run_key: str | None = None) -> Path:
-        """The run folder under `out` (submission.csv, leaderboard.csv, run.json and, with
+        """The run folder under `out` (submission.csv, leaderboard.csv, combo_labels.npz, run.json and, with
         `plots`, the pictures and report.html), written whole or not at all; returns its path."""
         from bench import replay, report
         from bench.export import RunFolder, check_writable
@@ -99,6 +105,7 @@ class Result:
         try:
             folder.write_submission(self.labels)
             folder.write_table("leaderboard.csv", self.leaderboard)
+            folder.write_combo_labels(self.combo_labels, self.dataset.y)
             if plots:
                 pictures = report.pictures(folder.staging, self.dataset, self.leaderboard, self._ranked,
                                            self.labels, self._cache, record["args"]["seed"], self._chosen,
@@ -273,7 +280,7 @@ def _decide(outcomes, dataset, cache, console, *, k, seed, rank_by, min_share, t
             known_zeros, self_train):
     """The leaderboard, its members and the ensemble's labels (self-taught where asked)."""
     import bench.ensemble as ens
-    from bench import leaderboard, scoring
+    from bench import leaderboard, scoring, selection
     table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=seed,
                               rank_by=rank_by, min_share=min_share, cache=cache)
     ranked = leaderboard.outcome_order(table, outcomes)
@@ -281,7 +288,10 @@ def _decide(outcomes, dataset, cache, console, *, k, seed, rank_by, min_share, t
         from bench.console import leaderboard_table
         console.print(leaderboard_table(table, set(), rank_by))
         raise UserError("every combo failed; see the status column above")
-    members, skipped = ens.choose_members(table, ranked, k, top_k, min_nmi)
+    _, chosen, skipped = selection.pick(table, {o.combo.label: o.labels for o in outcomes}, rank_by, k,
+                                        top_k, min_nmi)
+    rows = {row.combo: (row, o) for row, o in zip(table.itertuples(), ranked)}
+    members = [rows[combo] for combo in chosen]
     labels_out, agreements = ens.combine(ensemble, [o.labels for _, o in members],
                                          [getattr(row, split_rule(rank_by)[1]) for row, _ in members], k,
                                          known_zeros, seed)

@@ -178,21 +178,13 @@ def _on_signal(main_pid: int, signum, frame):
     raise Stopped(signum)
 
 
-def main(argv=None) -> int:
-    from bench.console import make_console
-    args = parser().parse_args(argv)
-    console = make_console(args.quiet)
+def as_command(body) -> int:
+    """`body()`'s exit code, run as bench's commands run: Ctrl-C or SIGTERM stops it (`Stopped`),
+    bad input is one line on stderr (exit 2), an interrupt keeps what the cache holds."""
     handler = functools.partial(_on_signal, os.getpid())
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        if args.list:
-            list_registries(console)
-            return 0
-        from bench import replay
-        run_key = replay.key(args)
-        if not args.no_replay and replay.replay(args, cache_root(args), run_key, console):
-            return 0
-        return run(args, console, run_key)
+        return body()
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -202,6 +194,23 @@ def main(argv=None) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+
+
+def main(argv=None) -> int:
+    from bench.console import make_console
+    args = parser().parse_args(argv)
+    console = make_console(args.quiet)
+
+    def body() -> int:
+        if args.list:
+            list_registries(console)
+            return 0
+        from bench import replay
+        run_key = replay.key(args)
+        if not args.no_replay and replay.replay(args, cache_root(args), run_key, console):
+            return 0
+        return run(args, console, run_key)
+    return as_command(body)
 
 
 if __name__ == "__main__":

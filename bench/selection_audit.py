@@ -1,0 +1,295 @@
+"""The selection audit: on labelled tasks like the user's, how well would each label-free
+ranking rule, with each ensemble method, have picked? Per run (a task at a seed) and rule: the
+top-1's ACC against the best combo's (regret), the rule's order against ACC (Spearman), the
+ensemble it would vote and its best member. Labels measure here; they never rank.
+
+`python -m bench.audit` is `run_audit` (or, on finished runs, `audit_runs`) with flags. Either
+way each run is evaluated from its run folder, so a finished run audits exactly as it did when
+it was computed.
+"""
+
+import difflib
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, RULES, SCORES, split_rule
+from bench.errors import UserError, unknown_name
+
+# a rule replaces the default only when its mean ensemble ACC is ahead by more than this: the
+# best of ~110 rules on a few tasks is ahead by chance alone, and a seed moves a task by ~0.02
+MARGIN = 0.01
+LABELS_FILE = "combo_labels.npz"  # written by Result.write: each combo's labels and the truth
+
+
+@dataclass
+class LabelledRun:
+    """A finished run with ground truth: its leaderboard, each combo's labels, the truth."""
+    task: str
+    seed: int
+    k: int
+    table: pd.DataFrame
+    labels: dict  # combo -> labels
+    truth: np.ndarray
+    folder: Path
+
+
+def read_run(folder, task: str | None = None) -> LabelledRun:
+    """A run folder as the audit needs it; one UserError if it is not a finished labelled run.
+    `task` names it (default: the stem of the data it ran on)."""
+    folder = Path(folder)
+    try:
+        record = json.loads((folder / "run.json").read_text())
+        table = pd.read_csv(folder / "leaderboard.csv")
+    except (OSError, ValueError) as e:
+        raise UserError(f"{folder}: not a finished bench run ({e.__class__.__name__}: "
+                        f"{getattr(e, 'strerror', None) or e})") from None
+    if not record["data"].get("ground_truth") or "acc" not in table:
+        raise UserError(f"{folder}: ran without labels; the audit needs runs given --labels (or an .npz with 'y')")
+    if not (folder / LABELS_FILE).exists():
+        raise UserError(f"{folder}: has no {LABELS_FILE} (runs written before bench kept each combo's "
+                        "labels); run it again")
+    with np.load(folder / LABELS_FILE, allow_pickle=False) as arrays:
+        labels = dict(zip(arrays["combo"].tolist(), arrays["labels"]))
+        truth = arrays["truth"]
+    source = record["data"]["source"]
+    return LabelledRun(task or (Path(source).stem if Path(source).suffix or Path(source).is_dir() else source),
+                       int(record["args"]["seed"]), int(record["data"]["n_clusters"]), table, labels, truth,
+                       folder)
+
+
+def evaluate(run: LabelledRun, rules=RULES, methods=("vote",), top_k: int = 5,
+             min_nmi: float = MIN_NMI) -> list[dict]:
+    """One row per rule and method: what a run ranked by the rule would have chosen, by ACC."""
+    from scipy.stats import spearmanr
+
+    from bench import ensemble, scoring, selection
+    ok = run.table[run.table["status"] == "ok"]
+    oracle = float(ok["acc"].max())
+    voted = {}  # (method, members, weights) -> ACC: many rules choose the same members
+    rows = []
+    for rule in rules:
+        ranked, members, _ = selection.pick(run.table, run.labels, rule, run.k, top_k, min_nmi)
+        acc = ranked["acc"].to_numpy(float)
+        defined = len(acc) > 2 and np.ptp(acc) > 0
+        rho = float(spearmanr(-ranked["rank"], acc).statistic) if defined else np.nan
+        chosen = ranked.set_index("combo").loc[members]
+        for method in methods:
+            weights = tuple(chosen[split_rule(rule)[1]]) if method == "weighted" else ()
+            key = (method, tuple(members), weights)
+            if key not in voted:
+                labels, _ = ensemble.combine(method, [run.labels[c] for c in members], list(weights), run.k,
+                                             0, run.seed)
+                voted[key] = scoring.accuracy(run.truth, labels)
+            rows.append({"task": run.task, "seed": run.seed, "rule": rule, "method": method,
+                         "top1": acc[0], "oracle": oracle, "regret": oracle - acc[0], "spearman": rho,
+                         "ensemble": voted[key], "best_member": float(chosen["acc"].max()),
+                         "top_combo": ranked["combo"].iloc[0]})
+    return rows
+
+
+@dataclass
+class Audit:
+    """What the audit found. `runs`: one row per run, rule and method (audit.csv); `tasks`: one
+    row per task; `summary`: one row per rule and method, over the tasks; `choice`: the rule and
+    method it would run these tasks' kind of images with, and why."""
+    runs: pd.DataFrame
+    tasks: pd.DataFrame
+    labelled: list = field(repr=False, default_factory=list)  # LabelledRun of each run
+    seconds: float = 0.0
+
+    def table(self, metric: str = "regret", method: str = "vote") -> pd.DataFrame:
+        """rule x task: the mean over seeds of `metric`, with the mean (and the worst) over tasks;
+        rules in the summary's order."""
+        part = self.runs[self.runs["method"] == method]
+        table = part.groupby(["rule", "task"])[metric].mean().unstack("task")
+        tasks = list(table.columns)
+        table["mean"] = table[tasks].mean(axis=1)
+        table["worst"] = table[tasks].max(axis=1) if metric == "regret" else table[tasks].min(axis=1)
+        order = [r for r, m in self.summary.index if m == method]
+        return table.loc[order]
+
+    @property
+    def summary(self) -> pd.DataFrame:
+        """Per (rule, method), over the tasks (each the mean of its seeds): mean and worst regret,
+        mean and worst ensemble ACC, the worst gap to the task's best rule's ensemble, mean
+        Spearman; best first (mean ensemble ACC, then mean regret)."""
+        per_task = self.runs.groupby(["rule", "method", "task"])[["regret", "ensemble", "spearman"]].mean()
+        best = per_task["ensemble"].groupby("task").transform("max")
+        per_task["gap"] = best - per_task["ensemble"]
+        grouped = per_task.groupby(["rule", "method"])
+        out = pd.DataFrame({"regret": grouped["regret"].mean(), "worst_regret": grouped["regret"].max(),
+                            "ensemble": grouped["ensemble"].mean(), "worst_ensemble": grouped["ensemble"].min(),
+                            "worst_gap": grouped["gap"].max(), "spearman": grouped["spearman"].mean()})
+        # ties: the default rule first, then the simpler method, then by name (the groupby's
+        # order), so the choice never depends on the order the runs came in
+        tie = pd.DataFrame({"not_default": [r != DEFAULT_RANK for r, _ in out.index],
+                            "method_order": [METHODS.index(m) for _, m in out.index]}, index=out.index)
+        order = pd.concat([-out["ensemble"], out["regret"], tie], axis=1)
+        return out.loc[order.sort_values(list(order.columns), kind="stable").index]
+
+    @property
+    def choice(self) -> dict:
+        """The rule and method to run with: the best by mean ensemble ACC if it beats the default's
+        (vote) by more than MARGIN, else the default."""
+        summary = self.summary
+        best = summary.index[0]
+        default = (DEFAULT_RANK, "vote")
+        if default not in summary.index:
+            rule, method = best
+            why = "the default rule was not audited"
+        elif summary.loc[best, "ensemble"] - summary.loc[default, "ensemble"] > MARGIN:
+            rule, method = best
+            why = (f"mean ensemble ACC {summary.loc[best, 'ensemble']:.3f} against the default's "
+                   f"{summary.loc[default, 'ensemble']:.3f}")
+        else:
+            rule, method = default
+            why = (f"no rule's mean ensemble ACC beats the default's ({summary.loc[default, 'ensemble']:.3f}) "
+                   f"by more than {MARGIN} (best: {best[0]}, {best[1]}, {summary.loc[best, 'ensemble']:.3f})")
+        command = f"python -m bench.run --rank-by '{rule}'" + (f" --ensemble {method}" if method != "vote" else "")
+        return {"rule": rule, "method": method, "why": why, "command": command,
+                **{k: float(v) for k, v in summary.loc[(rule, method)].items()}}
+
+    def write(self, out="results") -> Path:
+        """A folder under `out` with audit.csv, audit.json and audit.html; returns its path."""
+        from bench.export import RunFolder, check_writable
+        out = Path(out)
+        check_writable(out)
+        folder = RunFolder(out, "audit")
+        try:
+            _write_files(folder, self)
+            return folder.commit()
+        except BaseException:
+            folder.discard()
+            raise
+
+    def _repr_html_(self) -> str:
+        choice = self.choice
+        return (f"<p><b>choice</b>: {choice['rule']} ({choice['method']}): {choice['why']}</p>"
+                + self.table("ensemble", choice["method"]).head(10).to_html(float_format="%.3f", border=0))
+
+
+def _write_files(folder, audit: Audit) -> None:
+    from bench.audit_page import write_page
+    folder.write_table("audit.csv", audit.runs)
+    folder.write_json("audit.json", {"choice": audit.choice, "seconds": round(audit.seconds, 1),
+                                     "tasks": audit.tasks.to_dict("records"),
+                                     "summary": audit.summary.reset_index().to_dict("records")})
+    write_page(folder.staging, audit)
+
+
+def check_rules(rules, methods) -> tuple[list, list]:
+    """The rules and methods to audit (default: all), each checked; one UserError naming a bad one."""
+    rules, methods = list(rules or RULES), list(methods or METHODS)
+    for rule in rules:
+        if rule not in RULES:
+            close = difflib.get_close_matches(rule, RULES, n=1)
+            raise UserError(f"unknown rule {rule!r}{f' (did you mean {close[0]!r}?)' if close else ''}; a rule "
+                            f"is a score ({', '.join(SCORES)}) or levels such as '{DEFAULT_RANK}'")
+    for method in methods:
+        if method not in METHODS:
+            raise unknown_name("ensemble method", method, METHODS)
+    return rules, methods
+
+
+def _audit(labelled: list[LabelledRun], rules, methods, top_k, min_nmi, started) -> Audit:
+    rows = [row for run in labelled for row in evaluate(run, rules, methods, top_k, min_nmi)]
+    tasks = []
+    for task in dict.fromkeys(r.task for r in labelled):
+        runs = [r for r in labelled if r.task == task]
+        best = runs[0].table[runs[0].table["status"] == "ok"].sort_values("acc", ascending=False).iloc[0]
+        tasks.append({"task": task, "images": len(runs[0].truth), "k": runs[0].k,
+                      "seeds": [r.seed for r in runs], "combos": len(runs[0].table),
+                      "oracle": float(np.mean([r.table["acc"].max() for r in runs])),
+                      "best_combo": best["combo"], "runs": [str(r.folder) for r in runs]})
+    return Audit(pd.DataFrame(rows), pd.DataFrame(tasks), labelled, time.perf_counter() - started)
+
+
+def run_folders(paths) -> list[Path]:
+    """The run folders among `paths` (as a shell glob such as results/* gives them): each a run
+    folder, or a folder of run folders; files (index.html) are passed over."""
+    found = []
+    for path in map(Path, paths):
+        if not path.exists():
+            raise UserError(f"{path}: no such run folder")
+        if path.is_dir():
+            found += [path] if (path / "run.json").exists() else sorted(p.parent for p in path.glob("*/run.json"))
+    return found
+
+
+def audit_runs(paths, *, rules=None, methods=None, top_k: int = 5, min_nmi: float = MIN_NMI,
+               console=None) -> Audit:
+    """The audit of finished runs (`paths`: run folders, or folders of them), nothing
+    recomputed; runs without labels are passed over, with a note."""
+    started = time.perf_counter()
+    rules, methods = check_rules(rules, methods)
+    folders = run_folders(paths)
+    unlabelled = [f for f in folders if not json.loads((f / "run.json").read_text())["data"].get("ground_truth")]
+    if unlabelled and console is not None:
+        console.print(f"[yellow]passed over[/] {len(unlabelled)} run(s) without labels, e.g. {unlabelled[0]}")
+    labelled = [read_run(f) for f in folders if f not in unlabelled]
+    if not labelled:
+        raise UserError(f"no labelled run among {', '.join(map(str, paths))}; the audit needs runs given "
+                        "--labels (or an .npz with 'y')")
+    return _audit(labelled, rules, methods, top_k, min_nmi, started)
+
+
+def _tasks(tasks) -> list[tuple[str, object, object]]:
+    """(name, images, labels) of each task: a path (an .npz with y), (images, labels), or
+    IMAGES:LABELS text; a dict names them."""
+    items = tasks.items() if isinstance(tasks, dict) else [(None, t) for t in tasks]
+    out = []
+    for name, task in items:
+        if isinstance(task, tuple):
+            images, labels = task
+        elif isinstance(task, (str, Path)) and not Path(task).exists() and ":" in str(task):
+            images, labels = str(task).rsplit(":", 1)
+        else:
+            images, labels = task, None
+        if name is None:
+            name = Path(images).stem if isinstance(images, (str, Path)) else f"task {len(out) + 1}"
+        out.append((name, images, labels))
+    names = [n for n, _, _ in out]
+    if len(set(names)) < len(names):
+        raise UserError(f"two tasks are named {max(names, key=names.count)!r}; give them as a dict of names")
+    return out
+
+
+def run_audit(tasks, *, grid="quick", seeds=(0,), rules=None, methods=None, n_clusters: int | None = None,
+              top_k: int = 5, min_nmi: float = MIN_NMI, out="results", console=None, progress: bool = True,
+              **run_options) -> Audit:
+    """Run `grid` on each labelled task at each seed (through the stage cache, as `run_grid`),
+    keep each run's folder under OUT/audit-runs, and audit them.
+
+    `tasks`: paths (an .npz with `x` and `y`, or IMAGES:LABELS for a folder or .npy and a labels
+    file), (images, labels) pairs, or a dict of names to either. `rules`, `methods`: those to
+    audit (default: every ranking rule and ensemble method). `run_options`: `run_grid`'s."""
+    from bench.api import run_grid
+    from bench.console import make_console
+    from bench.data import load_dataset
+    started = time.perf_counter()
+    rules, methods = check_rules(rules, methods)
+    console = console or make_console(quiet=not progress)
+    tasks = _tasks(tasks)
+    if not tasks:
+        raise UserError("no tasks to audit")
+    for name, images, labels in tasks:  # every task's problems before the first grid runs
+        dataset = load_dataset(images, labels)
+        if dataset.y is None:
+            raise UserError(f"task {name}: no labels (an .npz needs 'y'; else give IMAGES:LABELS)")
+    if len(tasks) == 1:
+        console.print("[yellow]warning[/]: one task is weak evidence for choosing a rule; audit several "
+                      "of your kind of images")
+    runs_out = Path(out) / "audit-runs"
+    labelled = []
+    for seed in seeds:
+        for name, images, labels in tasks:
+            console.rule(f"task {name}, seed {seed}")
+            result = run_grid(images, n_clusters, grid=grid, labels=labels, seed=seed, top_k=top_k,
+                              min_nmi=min_nmi, out=out, progress=progress, console=console, **run_options)
+            labelled.append(read_run(result.write(runs_out, plots=False), task=name))
+    return _audit(labelled, rules, methods, top_k, min_nmi, started)

@@ -1,0 +1,157 @@
+"""The selection audit (`python -m bench.audit`, `bench.run_audit`): its figures on a board
+computed by hand, on real runs (what a run ranked by the default rule did), read back from
+finished runs, and its bad input."""
+
+import html
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.datasets import load_digits
+
+from bench.audit import main
+from bench.selection_audit import LabelledRun, evaluate
+
+TRUTH = np.repeat([0, 1], 4)
+LABELS = {  # ACC against TRUTH: a 1, b 7/8, c 1/2, d 6/8; e found 3 clusters, f is degenerate
+    "a": [0, 0, 0, 0, 1, 1, 1, 1], "b": [0, 0, 0, 1, 1, 1, 1, 1], "c": [0, 0, 1, 1, 1, 1, 0, 0],
+    "d": [0, 0, 0, 1, 1, 1, 1, 0], "e": [0, 0, 0, 0, 1, 1, 2, 2], "f": [0, 0, 0, 0, 0, 0, 0, 1]}
+
+
+def board() -> LabelledRun:
+    table = pd.DataFrame({
+        "combo": list("abcdef"), "status": ["ok"] * 5 + ["degenerate: smallest cluster 1/8"],
+        "clusters": [2, 2, 2, 2, 3, 2], "silhouette": [0.1, 0.8, 0.9, 0.7, 0.85, 0.99],
+        "agreement": [0.9, 0.5, 0.2, 0.6, 0.1, 0.95], "acc": [1, 7 / 8, 1 / 2, 6 / 8, 7 / 8, 5 / 8]})
+    return LabelledRun("hand", 0, 2, table, {c: np.array(v) for c, v in LABELS.items()}, TRUTH, None)
+
+
+def test_figures_on_a_board_computed_by_hand():
+    rows = {r["rule"]: r for r in evaluate(board(), ["silhouette", "agreement"], ("vote",), top_k=3, min_nmi=0.0)}
+    # silhouette: c (0.9) first, then e, b, d, a; f is degenerate, never ranked
+    by_silhouette = rows["silhouette"]
+    assert by_silhouette["top_combo"] == "c" and by_silhouette["oracle"] == 1.0
+    assert by_silhouette["regret"] == pytest.approx(0.5)
+    # members c, b, d (e found 3 clusters); b and d aligned to c keep their names; the vote per
+    # image is 0 0 0 1 1 1 1 0: d's labels, ACC 6/8; the best member b
+    assert by_silhouette["ensemble"] == pytest.approx(6 / 8) and by_silhouette["best_member"] == 7 / 8
+    # order c e b d a against ACC 1/2 7/8 7/8 6/8 1: ranks 5 4 3 2 1 against 1 3.5 3.5 2 5,
+    # deviations 2 1 0 -1 -2 against -2 .5 .5 -1 2
+    assert by_silhouette["spearman"] == pytest.approx(-6.5 / np.sqrt(10 * 9.5))
+    # agreement: a, d, b, c, e: the top-1 is the best combo, but its members a d b outvote it on
+    # image 3 (d and b say 1): the vote is b's labels, 7/8
+    by_agreement = rows["agreement"]
+    assert by_agreement["top_combo"] == "a" and by_agreement["regret"] == 0.0
+    assert by_agreement["ensemble"] == 7 / 8 and by_agreement["spearman"] == pytest.approx(4 / np.sqrt(10 * 9.5))
+
+
+def test_members_need_min_nmi_with_the_top_one():
+    # by silhouette, b and d share almost nothing with c (NMI < 0.3): c votes alone
+    [row] = evaluate(board(), ["silhouette"], ("vote",), top_k=3, min_nmi=0.3)
+    assert row["ensemble"] == pytest.approx(0.5) and row["best_member"] == 0.5
+
+
+def write_task(path, classes):
+    digits = load_digits()
+    keep = np.isin(digits.target, classes)
+    x = np.round(digits.images[keep] * (255 / 16)).astype(np.uint8)
+    np.savez(path, x=x, y=np.unique(digits.target[keep], return_inverse=True)[1])
+    return path
+
+
+GRID = """encoders = ["pixels"]
+reducers = ["pca32", "svd50"]
+clusterers = ["kmeans", "gmm", "ward"]
+"""
+
+
+@pytest.fixture(scope="module")
+def audited(tmp_path_factory):
+    """Two small labelled tasks (digits 0/1 and 3/4/7) audited from scratch."""
+    root = tmp_path_factory.mktemp("audit")
+    (root / "grid.toml").write_text(GRID)
+    tasks = [write_task(root / "zero-one.npz", [0, 1]), write_task(root / "three.npz", [3, 4, 7])]
+    code = main(["--data", *map(str, tasks), "--grid", str(root / "grid.toml"), "--out", str(root / "out"),
+                 "--jobs", "1", "--seeds", "0", "1", "--quiet"])
+    assert code == 0
+    [folder] = root.glob("out/*-audit")
+    return root, folder
+
+
+def test_the_default_rule_measures_what_a_run_did(audited):
+    _, folder = audited
+    runs = pd.read_csv(folder / "audit.csv")
+    default = runs[(runs["rule"] == "pretrained > halves > encoder_agreement") & (runs["method"] == "vote")]
+    assert sorted(zip(default["task"], default["seed"])) == [("three", 0), ("three", 1), ("zero-one", 0),
+                                                             ("zero-one", 1)]
+    for run in json.loads((folder / "audit.json").read_text())["tasks"]:
+        for seed, path in zip(run["seeds"], run["runs"]):
+            record = json.loads((Path(path) / "run.json").read_text())
+            board = pd.read_csv(Path(path) / "leaderboard.csv")
+            row = default[(default["task"] == run["task"]) & (default["seed"] == seed)].iloc[0]
+            # the run was ranked by the default rule: its top-1 and its ensemble are the audit's
+            assert row["regret"] == pytest.approx(board["acc"].max() - board["acc"].iloc[0], abs=1e-6)
+            assert row["ensemble"] == pytest.approx(record["ensemble"]["metrics"]["acc"], abs=1e-6)
+    assert set(runs["method"]) == {"vote", "weighted", "coassoc"}
+    assert (runs["top1"] <= runs["oracle"]).all() and (runs["best_member"] <= runs["oracle"]).all()
+
+
+def test_finished_runs_audit_as_when_computed(audited, tmp_path):
+    root, folder = audited
+    assert main(["--runs", str(root / "out" / "audit-runs"), "--out", str(tmp_path), "--quiet"]) == 0
+    [again] = tmp_path.glob("*-audit")
+    assert (again / "audit.csv").read_bytes() == (folder / "audit.csv").read_bytes()
+
+
+def test_the_choice_is_a_command_a_run_accepts(audited):
+    from bench.run import parser
+    _, folder = audited
+    choice = json.loads((folder / "audit.json").read_text())["choice"]
+    page = html.unescape((folder / "audit.html").read_text())
+    assert choice["command"] in page and 'alt="score_vs_acc"' in page
+    args = parser().parse_args(["--rank-by", choice["rule"], "--ensemble", choice["method"]])
+    assert args.rank_by == choice["rule"]
+
+
+def test_from_python_with_arrays(tmp_path):
+    import bench
+    digits = load_digits()
+    keep = np.isin(digits.target, [0, 1])
+    images = np.round(digits.images[keep] * (255 / 16)).astype(np.uint8)
+    grid = bench.make_grid(["pixels"], ["pca32"], ["kmeans", "gmm"])
+    audit = bench.run_audit({"zero-one": (images, digits.target[keep])}, grid=grid, rules=["silhouette", "agreement"],
+                            methods=["vote"], out=tmp_path, jobs=1, progress=False)
+    assert set(audit.runs["rule"]) == {"silhouette", "agreement"} and list(audit.tasks["task"]) == ["zero-one"]
+    assert audit.table("regret").loc["silhouette", "zero-one"] == audit.runs.set_index("rule").loc["silhouette", "regret"]
+    assert audit.choice["rule"] in ("silhouette", "agreement")  # the default was not audited
+
+
+@pytest.mark.parametrize("problem, expected", [
+    ("unlabelled", "no labels"),
+    ("miscounted", "labels for"),
+    ("rule", "unknown rule 'silhouete' (did you mean 'silhouette'?)"),
+    ("no-runs", "no labelled run"),
+])
+def test_bad_input_is_one_line_and_runs_nothing(problem, expected, tmp_path, capsys):
+    good = write_task(tmp_path / "good.npz", [0, 1])
+    np.savez(tmp_path / "bare.npz", x=np.load(good)["x"])
+    np.save(tmp_path / "few.npy", np.zeros(3, dtype=np.int64))
+    args = {"unlabelled": ["--data", str(good), str(tmp_path / "bare.npz")],
+            "miscounted": ["--data", str(good), f"{tmp_path / 'bare.npz'}:{tmp_path / 'few.npy'}"],
+            "rule": ["--data", str(good), "--rules", "silhouete"],
+            "no-runs": ["--runs", str(tmp_path)]}[problem]
+    code = main([*args, "--grid", "seed", "--out", str(tmp_path / "out"), "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and expected in err, err
+    assert not (tmp_path / "out" / "audit-runs").exists()  # checked before the first task ran
+
+
+def test_one_task_is_allowed_with_a_warning(tmp_path, capsys):
+    task = write_task(tmp_path / "one.npz", [0, 1])
+    (tmp_path / "grid.toml").write_text(GRID.replace('"pca32", "svd50"', '"pca32"'))
+    code = main(["--data", str(task), "--grid", str(tmp_path / "grid.toml"), "--out", str(tmp_path / "out"),
+                 "--jobs", "1", "--rules", "silhouette", "--methods", "vote"])
+    out = capsys.readouterr().out
+    assert code == 0 and "one task is weak evidence" in out and "run with it" in out
