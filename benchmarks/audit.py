@@ -3,8 +3,9 @@
 cache; the leaderboard is built with every label-free score, for `full` and for its
 `no-pretrained` part (scores that compare combos, such as agreement and cross-space, are
 recomputed among the no-pretrained combos alone). Then every ranking rule picks a top-1 and an
-ensemble (majority vote of the top 5 sharing NMI >= 0.3 with the top one), and the script
-prints, per grid, task x rule: the regret (oracle-best ACC - top-1 ACC), the Spearman
+ensemble (majority vote of the top 5 sharing NMI >= 0.3 with the top one), measured by
+`bench.selection_audit.evaluate` as `python -m bench.audit` measures a user's tasks, and the
+script prints, per grid, task x rule: the regret (oracle-best ACC - top-1 ACC), the Spearman
 correlation of the rule's order with ACC, and the ensemble's ACC. Ground truth is used for
 these figures only.
 
@@ -17,32 +18,38 @@ import functools
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from scipy.stats import spearmanr
 
 from tasks import TASKS, load
 
-from bench import ensemble, leaderboard, scoring, selection
+from bench import leaderboard, selection, selection_audit
 from bench.cache import Cache
 from bench.executor import Executor
 from bench.grids import resolve_grid
+from bench.selection_audit import LabelledRun
+from bench.stages import single_threaded
 from models import MODELS
 
 VIEWS = ("no-pretrained", "full")
+
+
+def from_dump(folder, tasks=None, seeds=None):
+    """Yield (task, seed, view, table, labels by combo) of every run an audit dumped in `folder`
+    (of `tasks` and `seeds` only, when given)."""
+    for csv in sorted(Path(folder).glob("*.csv")):
+        task, seed, view = csv.stem.rsplit("~", 2)
+        if (tasks is None or task in tasks) and (seeds is None or int(seed) in seeds) and view in VIEWS:
+            with np.load(csv.with_suffix(".npz")) as labels:
+                yield task, int(seed), view, pd.read_csv(csv), dict(labels)
 
 
 def built_tables(args):
     """Yield (task, seed, view, table, labels by combo) for every run, building and dumping
     them, or reading them back from --from-dump."""
     if args.from_dump:
-        for csv in sorted(Path(args.from_dump).glob("*.csv")):
-            task, seed, view = csv.stem.rsplit("~", 2)
-            if task in args.tasks and int(seed) in args.seeds and view in VIEWS:
-                with np.load(csv.with_suffix(".npz")) as labels:
-                    yield task, int(seed), view, pd.read_csv(csv), dict(labels)
+        yield from from_dump(args.from_dump, args.tasks, args.seeds)
         return
     cache = Cache(Path(args.cache or tempfile.mkdtemp(prefix="bench-audit-")))
     for seed in args.seeds:
@@ -57,7 +64,8 @@ def built_tables(args):
                 if not subset:  # a grid of pretrained encoders only
                     continue
                 started = time.perf_counter()
-                table = leaderboard.build(subset, data.y, images=data.x, n_clusters=k, seed=seed, cache=cache)
+                with single_threaded():  # as a run scores, so ties break as they do there
+                    table = leaderboard.build(subset, data.y, images=data.x, n_clusters=k, seed=seed, cache=cache)
                 labels = {o.combo.label: o.labels for o in subset if o.labels is not None}
                 print(f"{task} seed {seed} {view}: grid {ran:.0f} s, scores {time.perf_counter() - started:.0f} s",
                       flush=True)
@@ -68,44 +76,11 @@ def built_tables(args):
                 yield task, seed, view, table, labels
 
 
-def with_ranks(rows: pd.DataFrame) -> pd.DataFrame:
-    """`rows` in the order they come, ranked 1, 2, ... (the rank `member_labels` reads)."""
-    return rows.reset_index(drop=True).assign(rank=lambda t: np.arange(1, len(t) + 1))
-
-
-def ranked_by(table: pd.DataFrame, rule: str) -> pd.DataFrame:
-    """The working combos of `table` in `rule`'s order, with their rank (1 = first)."""
-    ok = table[table["status"] == "ok"]
-    return with_ranks(ok.loc[selection.order(ok, rule)])
-
-
-def top_encoder_combos(ranked: pd.DataFrame, k: int) -> pd.DataFrame:
-    """The combos of the top-ranked encoder that found `k` clusters, in rank order."""
-    return ranked[(ranked["encoder"] == ranked["encoder"].iloc[0]) & (ranked["clusters"] == k)]
-
-
-def member_labels(ranked: pd.DataFrame, labels: dict, k: int, top_k: int = 5) -> list[np.ndarray]:
-    """The labels of the ensemble's members (bench.run's rule: top_k, NMI >= MIN_NMI), best first."""
-    outcomes = [SimpleNamespace(labels=labels[c]) for c in ranked["combo"]]
-    return [o.labels for _, o in ensemble.choose_members(ranked, outcomes, k, top_k, ensemble.MIN_NMI)[0]]
-
-
-def evaluate(table, labels, k, seed, rules=selection.RULES):
-    """One row per ranking rule (default: all of bench.selection.RULES), each ordering the
-    working combos: top-1 ACC, oracle ACC, regret, Spearman with ACC, ensemble ACC."""
-    ok = table[table["status"] == "ok"]
-    rows = []
-    for name in rules:
-        ranked = ranked_by(table, name)
-        position = -ranked["rank"].to_numpy(float)  # the rule's order as a score
-        defined = np.ptp(ranked["acc"]) > 0 and len(ranked) > 2
-        rho = spearmanr(position, ranked["acc"]).statistic if defined else np.nan
-        vote, _ = ensemble.combine("vote", member_labels(ranked, labels, k), [], k, 0, seed)
-        truth = labels["__truth__"]
-        rows.append({"rule": name, "top1": ranked["acc"].iloc[0], "oracle": ok["acc"].max(),
-                     "regret": ok["acc"].max() - ranked["acc"].iloc[0], "spearman": rho,
-                     "ensemble": scoring.external(truth, vote)["acc"]})
-    return rows
+def evaluate(table, labels, truth, k, seed, rules=selection.RULES):
+    """One row per ranking rule: what bench.selection_audit measures of a run ranked by it."""
+    run = LabelledRun("", seed, k, table, labels, truth, None)
+    return [{key: row[key] for key in ("rule", "top1", "oracle", "regret", "spearman", "ensemble")}
+            for row in selection_audit.evaluate(run, rules, ("vote",))]
 
 
 def report(results: pd.DataFrame):
@@ -150,9 +125,8 @@ def main():
     task_data = functools.lru_cache(load)
     for task, seed, view, table, labels in built_tables(args):
         data = task_data(task, args.n)
-        labels["__truth__"] = data.y
         results += [{"task": task, "seed": seed, "view": view, **row}
-                    for row in evaluate(table, labels, data.n_classes, seed)]
+                    for row in evaluate(table, labels, data.y, data.n_classes, seed)]
     report(pd.DataFrame(results))
     print(f"\nwall time {time.perf_counter() - started:.0f} s")
 

@@ -16,14 +16,13 @@ import argparse
 import functools
 import shutil
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
-from audit import VIEWS, built_tables, evaluate, ranked_by
-from tasks import TASKS, load
+from audit import VIEWS, evaluate, from_dump
+from tasks import load
 
-from bench import representation
+from bench import representation, selection
 from bench.cache import Cache
 from bench.executor import stage_keys
 from bench.grids import resolve_grid
@@ -53,8 +52,7 @@ def main():
              + [f"{s} > encoder_agreement" for s in candidates] + ["encoder_agreement"])
     rows, picks = [], []
     for folder in args.dumps:
-        found = SimpleNamespace(from_dump=folder, tasks=list(TASKS), seeds=range(1000))  # all it holds
-        for task, seed, view, table, labels in built_tables(found):
+        for task, seed, view, table, labels in from_dump(folder):
             scores = encoder_scores(task, seed, args.n, args.cache, args.grid, tuple(sorted(table["encoder"].unique())))
             for score in representation.SCORES:
                 table[f"enc_{score}"] = [scores.get(e, {}).get(score, np.nan) for e in table["encoder"]]
@@ -66,14 +64,13 @@ def main():
                 table.to_csv(Path(args.write) / f"{stem}.csv", index=False)
                 shutil.copy(Path(folder) / f"{stem}.npz", Path(args.write) / f"{stem}.npz")
             data = load(task, args.n)
-            truth = {**labels, "__truth__": data.y}
             rows += [{"task": task, "seed": seed, "view": view, **r}
-                     for r in evaluate(table, truth, data.n_classes, seed, rules)]
+                     for r in evaluate(table, labels, data.y, data.n_classes, seed, rules)]
             ok = table[table["status"] == "ok"]
             best = ok.groupby("encoder")["acc"].max()
             picks.append({"task": task, "seed": seed, "view": view, "best encoder": best.idxmax(),
                           "its best": best.max(),
-                          **{r.removesuffix(" > encoder_agreement"): ranked_by(table, r)["encoder"].iloc[0]
+                          **{r.removesuffix(" > encoder_agreement"): selection.rank(table, r)["encoder"].iloc[0]
                              for r in rules if "halves" in r or "augmentation" in r}})
             if view == "full":
                 print(f"{task} seed {seed}: " + "; ".join(

@@ -9,11 +9,12 @@ grids users run are audited whole; images are what is cut for time).
 """
 
 from functools import partial
+from pathlib import Path
 
 import numpy as np
 
 from common import SHARED
-from bench.data import Dataset, embedded_default, fingerprint, normalise
+from bench.data import Dataset, _digits, fingerprint, normalise
 
 CIFAR = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
 
@@ -27,21 +28,16 @@ def _sample(x: np.ndarray, y: np.ndarray, n: int, seed: int = 0):
     return x[rows], y[rows]
 
 
-def _dataset(name: str, x: np.ndarray, y: np.ndarray) -> Dataset:
-    return Dataset(normalise(x, name), np.unique(y, return_inverse=True)[1].astype(np.int64), name,
-                   fingerprint(x))
-
-
-def shared(file: str, name: str, n: int) -> Dataset:
+def shared(file: str, n: int):
     with np.load(SHARED / file) as d:
-        return _dataset(name, *_sample(d["x"], d["y"], n))
+        return _sample(d["x"], d["y"], n)
 
 
-def cifar_classes(classes: list[str], name: str, n: int) -> Dataset:
+def cifar_classes(classes: list[str], n: int):
     """CIFAR-10 training images of `classes`, one cluster each."""
     with np.load(SHARED / "cifar10_train.npz") as d:
         keep = np.isin(d["y"], [CIFAR.index(c) for c in classes])
-        return _dataset(name, *_sample(d["x"][keep], d["y"][keep], n))
+        return _sample(d["x"][keep], d["y"][keep], n)
 
 
 def grey(x: np.ndarray) -> np.ndarray:
@@ -57,13 +53,12 @@ def downscaled(x: np.ndarray, factor: int = 2) -> np.ndarray:
     return np.rint(blocks.mean(axis=(2, 4))).astype(np.uint8)
 
 
-def transformed(file: str, name: str, n: int, transform) -> Dataset:
-    with np.load(SHARED / file) as d:
-        x, y = _sample(d["x"], d["y"], n)
-    return _dataset(name, transform(x), y)
+def transformed(file: str, n: int, transform):
+    x, y = shared(file, n)
+    return transform(x), y
 
 
-def patches(photos: list[str], name: str, n: int, size: int = 32, zoom: int = 2) -> Dataset:
+def patches(photos: list[str], n: int, size: int = 32, zoom: int = 2):
     """Seeded `size`-pixel patches cut from scikit-image's bundled photographs (`photos`: names
     in `skimage.data`), n / len(photos) from each, one cluster per photograph; each patch covers
     `zoom` times `size` pixels of the photograph, averaged down, to show more than one grain."""
@@ -76,33 +71,59 @@ def patches(photos: list[str], name: str, n: int, size: int = 32, zoom: int = 2)
         lefts = rng.integers(0, image.shape[1] - side + 1, per)
         xs.append(downscaled(np.stack([image[t:t + side, l:l + side] for t, l in zip(tops, lefts)]), zoom))
         ys.append(np.full(per, label))
-    return _dataset(name, np.concatenate(xs), np.concatenate(ys))
+    return np.concatenate(xs), np.concatenate(ys)
 
 
-def digits(name: str, n: int) -> Dataset:
-    data = embedded_default()
-    data.source = name
-    return data  # all 1797: small already
+def digits(n: int):
+    return _digits()  # all 1797: small already
 
 
-TASKS = {  # name -> loader(n)
-    "vehicles": partial(shared, "vehicles_vs_animals_9000.npz", "vehicles"),
-    "cifar10-test": partial(shared, "cifar10_test.npz", "cifar10-test"),
-    "cat-dog": partial(cifar_classes, ["cat", "dog"], "cat-dog"),  # hard pair
-    "ship-frog": partial(cifar_classes, ["ship", "frog"], "ship-frog"),  # easy pair
-    "car-deer-plane": partial(cifar_classes, ["automobile", "deer", "airplane"], "car-deer-plane"),
-    "cifar5-animals": partial(cifar_classes, ["bird", "cat", "deer", "dog", "horse"], "cifar5-animals"),
-    "digits": partial(digits, "digits"),
+TASKS = {  # name -> loader(n) of (raw images, labels)
+    "vehicles": partial(shared, "vehicles_vs_animals_9000.npz"),
+    "cifar10-test": partial(shared, "cifar10_test.npz"),
+    "cat-dog": partial(cifar_classes, ["cat", "dog"]),  # hard pair
+    "ship-frog": partial(cifar_classes, ["ship", "frog"]),  # easy pair
+    "car-deer-plane": partial(cifar_classes, ["automobile", "deer", "airplane"]),
+    "cifar5-animals": partial(cifar_classes, ["bird", "cat", "deer", "dog", "horse"]),
+    "digits": digits,
     # image kinds the defaults were not tuned on (README of benchmarks: the task suite)
-    "vehicles-grey": partial(transformed, "vehicles_vs_animals_9000.npz", "vehicles-grey", transform=grey),
-    "vehicles-16px": partial(transformed, "vehicles_vs_animals_9000.npz", "vehicles-16px",
-                             transform=downscaled),
-    "textures": partial(patches, ["brick", "grass", "gravel", "moon"], "textures"),  # grey, k=4
+    "vehicles-grey": partial(transformed, "vehicles_vs_animals_9000.npz", transform=grey),
+    "vehicles-16px": partial(transformed, "vehicles_vs_animals_9000.npz", transform=downscaled),
+    "textures": partial(patches, ["brick", "grass", "gravel", "moon"]),  # grey, k=4
     "photo-patches": partial(patches, ["astronaut", "coffee", "chelsea", "hubble_deep_field",
-                                       "immunohistochemistry"], "photo-patches"),  # colour, k=5
+                                       "immunohistochemistry"]),  # colour, k=5
 }
 HELD_OUT = ["vehicles-grey", "vehicles-16px", "textures", "photo-patches"]
 
 
+def raw(name: str, n: int = 2000) -> tuple[np.ndarray, np.ndarray]:
+    """Task `name`'s images as they are (uint8, channels last) and its labels 0..k-1."""
+    x, y = TASKS[name](n=n)
+    return x, np.unique(y, return_inverse=True)[1].astype(np.int64)
+
+
 def load(name: str, n: int = 2000) -> Dataset:
-    return TASKS[name](n=n)
+    x, y = raw(name, n)
+    return Dataset(normalise(x, name), y, name, fingerprint(x))
+
+
+def write(folder: Path, names: list[str], n: int = 2000) -> list[Path]:
+    """Each task as FOLDER/NAME.npz (`x`, `y`), for `python -m bench.audit --data`: the same
+    pixels, so the same stage cache keys, as the scripts here."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name in names:
+        x, y = raw(name, n)
+        np.savez(folder / f"{name}.npz", x=x, y=y)
+        paths.append(folder / f"{name}.npz")
+    return paths
+
+
+if __name__ == "__main__":
+    import argparse
+    p = argparse.ArgumentParser(description="write the suite's tasks as .npz files for python -m bench.audit")
+    p.add_argument("folder", type=Path)
+    p.add_argument("--tasks", nargs="+", default=[t for t in TASKS if t not in HELD_OUT], choices=list(TASKS))
+    p.add_argument("--n", type=int, default=2000, help="images per task (a seeded, class-balanced sample)")
+    args = p.parse_args()
+    print("\n".join(map(str, write(args.folder, args.tasks, args.n))))

@@ -18,14 +18,13 @@ import argparse
 import functools
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common, tasks
-from audit import VIEWS, built_tables, member_labels, ranked_by, top_encoder_combos, with_ranks
-from tasks import TASKS, load
+from audit import VIEWS, from_dump
+from tasks import load
 
 from bench import ensemble, scoring, selection
 from bench.scoring import pairwise_nmi
@@ -36,8 +35,8 @@ SIZES = (3, 5, 8, 12, 24)
 def row(table: pd.DataFrame, labels: dict, truth: np.ndarray, k: int) -> dict:
     acc = functools.partial(scoring.accuracy, truth)
     # members are taken in rank order until there are enough, so each size's are a prefix of the largest's
-    ranked = ranked_by(table, selection.DEFAULT_RANK)
-    largest = member_labels(ranked, labels, k, max(SIZES))
+    ranked, chosen, _ = selection.pick(table, labels, selection.DEFAULT_RANK, k, max(SIZES))
+    largest = [labels[c] for c in chosen]
     out = {"top1": acc(largest[0])}
     for size in SIZES:
         members = largest[:size]
@@ -47,8 +46,11 @@ def row(table: pd.DataFrame, labels: dict, truth: np.ndarray, k: int) -> dict:
         if size == 5:
             out["best of 5"] = max(acc(m) for m in members)
     # other members: the top combo of each reducer (within the top encoder, k clusters): unlike errors?
-    spread = with_ranks(top_encoder_combos(ranked, k).groupby("reducer", sort=False).head(1).head(5))
-    out["vote, one per reducer"] = acc(ensemble.combine("vote", member_labels(spread, labels, k), [], k, 0)[0])
+    top = ranked[(ranked["encoder"] == ranked["encoder"].iloc[0]) & (ranked["clusters"] == k)]
+    spread = top.groupby("reducer", sort=False).head(1).head(5).assign(rank=lambda t: np.arange(1, len(t) + 1))
+    positions, _ = ensemble.choose_members(spread, [labels[c] for c in spread["combo"]], k, 5, ensemble.MIN_NMI)
+    out["vote, one per reducer"] = acc(ensemble.combine("vote", [labels[c] for c in spread["combo"].iloc[positions]],
+                                                        [], k, 0)[0])
     out["oracle"] = table.loc[table["status"] == "ok", "acc"].max()
     return out
 
@@ -63,8 +65,7 @@ def main():
     truth = functools.lru_cache(lambda task: load(task, args.n).y)
     rows = []
     for folder in args.dumps:
-        found = SimpleNamespace(from_dump=folder, tasks=list(TASKS), seeds=range(1000))  # all it holds
-        for task, seed, view, table, labels in built_tables(found):
+        for task, seed, view, table, labels in from_dump(folder):
             y = truth(task)
             table = table[~table["encoder"].isin(args.drop)]
             rows.append({"task": task, "seed": seed, "view": view, **row(table, labels, y, len(np.unique(y)))})

@@ -18,17 +18,16 @@ import argparse
 import functools
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # benchmarks/: common, tasks
-from audit import VIEWS, built_tables, member_labels, ranked_by, top_encoder_combos, with_ranks
+from audit import VIEWS, from_dump
 from sklearn.decomposition import PCA
 from sklearn.preprocessing import StandardScaler
-from tasks import TASKS, load
+from tasks import load
 
 from bench import ensemble, scoring, selection
 from bench.cache import Cache
@@ -70,19 +69,19 @@ def smoothed(labels: np.ndarray, near: np.ndarray, k: int) -> np.ndarray:
 
 def row(table, labels, data, cache, seed) -> dict:
     k, acc = data.n_classes, functools.partial(scoring.accuracy, data.y)
-    ranked = ranked_by(table, selection.DEFAULT_RANK)
-    vote = ensemble.combine("vote", member_labels(ranked, labels, k), [], k, 0)[0]
+    ranked, chosen, _ = selection.pick(table, labels, selection.DEFAULT_RANK, k)
+    vote = ensemble.combine("vote", [labels[c] for c in chosen], [], k, 0)[0]
     out = {"default top1": ranked["acc"].iloc[0], "default vote5": acc(vote)}
-    top = top_encoder_combos(ranked, k)
+    top = ranked[(ranked["encoder"] == ranked["encoder"].iloc[0]) & (ranked["clusters"] == k)]
     encoders = stage_keys(resolve_grid("full"), data, n_clusters=k, seed=seed)[0]  # keys only: nothing runs
     encoded = {spec.label: key for spec, key in encoders.items()}
     latent = cache.array("encode", encoded[top["encoder"].iloc[0]])
     for n in NEIGHBOURS:
         near = neighbours(latent, n, seed)
         by_graph = top.assign(graph=[modularity(near, labels[c]) for c in top["combo"]])
-        by_graph = with_ranks(by_graph.sort_values(["graph", "combo"], ascending=[False, True]))
-        out[f"modularity@{n} top1"] = by_graph["acc"].iloc[0]
-        out[f"modularity@{n} vote5"] = acc(ensemble.combine("vote", member_labels(by_graph, labels, k), [], k, 0)[0])
+        _, by_graph, _ = selection.pick(by_graph, labels, "graph", k)
+        out[f"modularity@{n} top1"] = acc(labels[by_graph[0]])
+        out[f"modularity@{n} vote5"] = acc(ensemble.combine("vote", [labels[c] for c in by_graph], [], k, 0)[0])
         out[f"smoothed@{n}"] = acc(smoothed(vote, near, k))
     return out
 
@@ -95,8 +94,7 @@ def main():
     args = p.parse_args()
     cache, data, rows = Cache(Path(args.cache)), functools.lru_cache(load), []
     for folder in args.dumps:
-        found = SimpleNamespace(from_dump=folder, tasks=list(TASKS), seeds=range(1000))  # all it holds
-        for task, seed, view, table, labels in built_tables(found):
+        for task, seed, view, table, labels in from_dump(folder):
             rows.append({"task": task, "view": view, **row(table, labels, data(task, args.n), cache, seed)})
             print(f"{task} seed {seed} {view}: done", flush=True)
     results = pd.DataFrame(rows)
