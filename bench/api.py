@@ -12,8 +12,8 @@ import numpy as np
 import pandas as pd
 
 from bench import __version__
-from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, SCORES, split_rule
-from bench.errors import UserError, unknown_name
+from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, split_rule
+from bench.errors import UserError, not_a_rule, unknown_name
 
 BACKENDS = ("loky", "threading", "multiprocessing", "dask")
 DEFAULT_OUT = Path("results")
@@ -43,9 +43,8 @@ def _check_options(options: dict) -> None:
                             else f"{_named(name)} {value!r}: must be from {low} to {high}")
     for name, known in (("rank_by", RULES), ("ensemble", METHODS), ("backend", BACKENDS)):
         if options[name] not in known:
-            if name == "rank_by":  # 110 rules: name the forms, not each
-                raise UserError(f"{_named(name)} {options[name]!r}: not a rule; a score ({', '.join(SCORES)}) "
-                                "or levels such as 'pretrained > halves > encoder_agreement'")
+            if name == "rank_by":
+                raise not_a_rule(_named(name), options[name])
             raise unknown_name(_named(name), options[name], known)
     if options["scheduler"] and options["backend"] != "dask":
         raise UserError(f"{_named('scheduler')} needs backend 'dask'")

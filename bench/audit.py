@@ -11,6 +11,8 @@ from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE
 from bench.run import OneLineParser, _at_least, _fraction, _non_negative, _positive, as_command
 
 SHOWN = 10  # rules in the console's tables; all of them in audit.csv and the page
+# how the tasks' runs are made: flags for --data only (finished runs were made already)
+RUN_ONLY = ("grid", "seeds", "n_clusters", "epochs", "no_pretrained", "top_k", "min_nmi", "min_share", "cache")
 
 
 def parser() -> argparse.ArgumentParser:
@@ -21,8 +23,8 @@ def parser() -> argparse.ArgumentParser:
                         "'y', or IMAGES:LABELS (a folder or .npy, and a .npy/.npz/.csv of labels)")
     source.add_argument("--runs", nargs="+", metavar="FOLDER", help="finished labelled run folders to "
                         "audit as they are, nothing recomputed (e.g. results/audit-runs/*)")
-    p.add_argument("--grid", default="quick", help="the grid each task runs (as in python -m bench.run)")
-    p.add_argument("--seeds", type=_non_negative, nargs="+", default=[0], help="seeds each task runs with")
+    p.add_argument("--grid", help="the grid each task runs, as in python -m bench.run (default: quick)")
+    p.add_argument("--seeds", type=_non_negative, nargs="+", help="seeds each task runs with (default: 0)")
     p.add_argument("--rules", nargs="+", metavar="RULE", help="ranking rules to audit, each quoted "
                    "(default: every --rank-by rule)")
     p.add_argument("--methods", nargs="+", choices=METHODS, help="ensemble methods to audit (default: all)")
@@ -30,9 +32,10 @@ def parser() -> argparse.ArgumentParser:
                    "each task's class count")
     p.add_argument("--epochs", type=_positive, help="override training epochs of every trainable encoder")
     p.add_argument("--no-pretrained", action="store_true", help="leave out encoders with outside weights")
-    p.add_argument("--top-k", type=_positive, default=5, help="ensemble members, as in bench.run")
-    p.add_argument("--min-nmi", type=_fraction, default=MIN_NMI, help="members' NMI to the top one, as in bench.run")
-    p.add_argument("--min-share", type=_fraction, default=MIN_SHARE, help="degenerate-partition guard, as in bench.run")
+    p.add_argument("--top-k", type=_positive, help="ensemble members, as in bench.run (default: 5)")
+    p.add_argument("--min-nmi", type=_fraction, help=f"members' NMI to the top one, as in bench.run (default: {MIN_NMI})")
+    p.add_argument("--min-share", type=_fraction, help="degenerate-partition guard, as in bench.run "
+                   f"(default: {MIN_SHARE})")
     p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1, help="parallel workers")
     p.add_argument("--backend", default="loky", help="joblib backend, as in bench.run")
     p.add_argument("--out", default="results", help="the audit folder goes here, the tasks' runs "
@@ -83,14 +86,19 @@ def main(argv=None) -> int:
 
     def body() -> int:
         from bench import selection_audit
-        common = dict(rules=args.rules, methods=args.methods, top_k=args.top_k, min_nmi=args.min_nmi)
+        from bench.errors import UserError
         if args.runs:
-            audit = selection_audit.audit_runs(args.runs, console=console, **common)
+            given = [f"--{k.replace('_', '-')}" for k in RUN_ONLY if getattr(args, k) not in (None, False)]
+            if given:
+                raise UserError(f"{given[0]} is for --data: --runs audits finished runs as they were made")
+            audit = selection_audit.audit_runs(args.runs, rules=args.rules, methods=args.methods, console=console)
         else:
+            options = {k: getattr(args, k) for k in ("top_k", "min_nmi", "min_share") if getattr(args, k) is not None}
             audit = selection_audit.run_audit(
-                args.data, grid=args.grid, seeds=args.seeds, n_clusters=args.n_clusters, out=args.out,
-                console=console, progress=not args.quiet, epochs=args.epochs, pretrained=not args.no_pretrained,
-                min_share=args.min_share, jobs=args.jobs, backend=args.backend, cache=args.cache, **common)
+                args.data, grid=args.grid or "quick", seeds=args.seeds or [0], rules=args.rules, methods=args.methods,
+                n_clusters=args.n_clusters, out=args.out, console=console, progress=not args.quiet,
+                epochs=args.epochs, pretrained=not args.no_pretrained, jobs=args.jobs, backend=args.backend,
+                cache=args.cache, **options)
         report(audit, audit.write(args.out), console)
         return 0
     return as_command(body)

@@ -8,8 +8,8 @@ way each run is evaluated from its run folder, so a finished run audits exactly 
 it was computed.
 """
 
-import difflib
 import json
+import shlex
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,54 +17,80 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, RULES, SCORES, split_rule
-from bench.errors import UserError, unknown_name
+from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, split_rule
+from bench.errors import UserError, not_a_rule, unknown_name
 
 # a rule replaces the default only when its mean ensemble ACC is ahead by more than this: the
-# best of ~110 rules on a few tasks is ahead by chance alone, and a seed moves a task by ~0.02
+# best of 270 rules and methods on a few tasks is ahead by chance alone, and a seed moves a task by ~0.02
 MARGIN = 0.01
 LABELS_FILE = "combo_labels.npz"  # written by Result.write: each combo's labels and the truth
 
 
+# what a run was made with that the audit's choice must be run with too (run.json's args)
+SETTINGS = {"grid": "quick", "no_pretrained": False, "top_k": 5, "min_nmi": MIN_NMI, "min_share": MIN_SHARE}
+
+
+class NotAuditable(UserError):
+    """A finished run that the audit cannot use: made without labels, or before bench kept
+    each combo's labels."""
+
+
 @dataclass
 class LabelledRun:
-    """A finished run with ground truth: its leaderboard, each combo's labels, the truth."""
+    """A finished run with ground truth: its leaderboard, each combo's labels, the truth, and
+    the settings it ran with (SETTINGS)."""
     task: str
     seed: int
     k: int
     table: pd.DataFrame
     labels: dict  # combo -> labels
     truth: np.ndarray
-    folder: Path
+    folder: Path | None
+    settings: dict = field(default_factory=lambda: dict(SETTINGS))
+    fingerprint: str = ""  # of the images: two tasks of one name must be one task
+
+
+def _task_name(data: dict) -> str:
+    """A run's task: the file or folder name of its data (an array: by its fingerprint)."""
+    source = data["source"]
+    if source.startswith("array ("):
+        return f"array-{data['fingerprint'][:8]}"
+    return Path(source.rstrip("/")).stem if any(c in source for c in "/.") else source
 
 
 def read_run(folder, task: str | None = None) -> LabelledRun:
-    """A run folder as the audit needs it; one UserError if it is not a finished labelled run.
-    `task` names it (default: the stem of the data it ran on)."""
+    """A run folder as the audit needs it: a UserError if it is not a finished run, NotAuditable
+    if it is one the audit cannot use. `task` names it (default `_task_name`)."""
+    from bench.show import read_run as read_finished
     folder = Path(folder)
+    record, table = read_finished(folder)
     try:
-        record = json.loads((folder / "run.json").read_text())
-        table = pd.read_csv(folder / "leaderboard.csv")
-    except (OSError, ValueError) as e:
-        raise UserError(f"{folder}: not a finished bench run ({e.__class__.__name__}: "
-                        f"{getattr(e, 'strerror', None) or e})") from None
-    if not record["data"].get("ground_truth") or "acc" not in table:
-        raise UserError(f"{folder}: ran without labels; the audit needs runs given --labels (or an .npz with 'y')")
-    if not (folder / LABELS_FILE).exists():
-        raise UserError(f"{folder}: has no {LABELS_FILE} (runs written before bench kept each combo's "
-                        "labels); run it again")
-    with np.load(folder / LABELS_FILE, allow_pickle=False) as arrays:
-        labels = dict(zip(arrays["combo"].tolist(), arrays["labels"]))
-        truth = arrays["truth"]
-    source = record["data"]["source"]
-    return LabelledRun(task or (Path(source).stem if Path(source).suffix or Path(source).is_dir() else source),
-                       int(record["args"]["seed"]), int(record["data"]["n_clusters"]), table, labels, truth,
-                       folder)
+        data, args = record["data"], record["args"]
+        if not data.get("ground_truth") or "acc" not in table:
+            raise NotAuditable(f"{folder}: ran without labels")
+        if not (folder / LABELS_FILE).exists():
+            raise NotAuditable(f"{folder}: has no {LABELS_FILE} (written before bench kept each combo's labels)")
+        with np.load(folder / LABELS_FILE, allow_pickle=False) as arrays:
+            labels = dict(zip(arrays["combo"].tolist(), arrays["labels"]))
+            truth = arrays["truth"]
+        settings = {name: args.get(name, default) for name, default in SETTINGS.items()}
+        return LabelledRun(task or _task_name(data), int(args["seed"]), int(data["n_clusters"]), table, labels,
+                           truth, folder, settings, data.get("fingerprint", ""))
+    except (KeyError, TypeError, ValueError, OSError) as e:
+        raise UserError(f"{folder}: not a finished run folder ({e.__class__.__name__}: {e})") from None
 
 
-def evaluate(run: LabelledRun, rules=RULES, methods=("vote",), top_k: int = 5,
-             min_nmi: float = MIN_NMI) -> list[dict]:
-    """One row per rule and method: what a run ranked by the rule would have chosen, by ACC."""
+def defined(table: pd.DataFrame, rule: str) -> bool:
+    """Whether every column `rule` ranks by has a value for some working combo (else it would
+    rank by combo name alone)."""
+    encoders, partition = split_rule(rule)
+    ok = table[table["status"] == "ok"]
+    return all(c in ok and ok[c].notna().any() for c in (*encoders, partition))
+
+
+def evaluate(run: LabelledRun, rules=RULES, methods=("vote",)) -> list[dict]:
+    """One row per rule and method: what `run`, ranked by the rule, would have chosen (with the
+    run's own --top-k and --min-nmi), measured by ACC."""
     from scipy.stats import spearmanr
 
     from bench import ensemble, scoring, selection
@@ -73,7 +99,8 @@ def evaluate(run: LabelledRun, rules=RULES, methods=("vote",), top_k: int = 5,
     voted = {}  # (method, members, weights) -> ACC: many rules choose the same members
     rows = []
     for rule in rules:
-        ranked, members, _ = selection.pick(run.table, run.labels, rule, run.k, top_k, min_nmi)
+        ranked, members, _ = selection.pick(run.table, run.labels, rule, run.k, run.settings["top_k"],
+                                            run.settings["min_nmi"])
         acc = ranked["acc"].to_numpy(float)
         defined = len(acc) > 2 and np.ptp(acc) > 0
         rho = float(spearmanr(-ranked["rank"], acc).statistic) if defined else np.nan
@@ -99,7 +126,9 @@ class Audit:
     method it would run these tasks' kind of images with, and why."""
     runs: pd.DataFrame
     tasks: pd.DataFrame
+    settings: dict  # what the runs were made with (SETTINGS)
     labelled: list = field(repr=False, default_factory=list)  # LabelledRun of each run
+    undefined: list = field(default_factory=list)  # rules left out: a column without values in some run
     seconds: float = 0.0
 
     def table(self, metric: str = "regret", method: str = "vote") -> pd.DataFrame:
@@ -141,7 +170,8 @@ class Audit:
         default = (DEFAULT_RANK, "vote")
         if default not in summary.index:
             rule, method = best
-            why = "the default rule was not audited"
+            why = f"the best by mean ensemble ACC ({summary.loc[best, 'ensemble']:.3f}); the default " \
+                  f"({DEFAULT_RANK}, vote) was not audited"
         elif summary.loc[best, "ensemble"] - summary.loc[default, "ensemble"] > MARGIN:
             rule, method = best
             why = (f"mean ensemble ACC {summary.loc[best, 'ensemble']:.3f} against the default's "
@@ -150,9 +180,19 @@ class Audit:
             rule, method = default
             why = (f"no rule's mean ensemble ACC beats the default's ({summary.loc[default, 'ensemble']:.3f}) "
                    f"by more than {MARGIN} (best: {best[0]}, {best[1]}, {summary.loc[best, 'ensemble']:.3f})")
-        command = f"python -m bench.run --rank-by '{rule}'" + (f" --ensemble {method}" if method != "vote" else "")
-        return {"rule": rule, "method": method, "why": why, "command": command,
+        return {"rule": rule, "method": method, "why": why, "command": self.command(rule, method),
                 **{k: float(v) for k, v in summary.loc[(rule, method)].items()}}
+
+    def command(self, rule: str, method: str) -> str:
+        """The bench.run command for your images with `rule` and `method`, and the settings the
+        audited runs were made with."""
+        s = self.settings
+        parts = ["python -m bench.run --data YOUR_IMAGES", f"--grid {shlex.quote(str(s['grid']))}",
+                 "--no-pretrained" if s["no_pretrained"] else "", f"--rank-by {shlex.quote(rule)}",
+                 f"--ensemble {method}" if method != "vote" else "",
+                 *(f"--{name.replace('_', '-')} {s[name]}" for name in ("top_k", "min_nmi", "min_share")
+                   if s[name] != SETTINGS[name])]
+        return " ".join(p for p in parts if p)
 
     def write(self, out="results") -> Path:
         """A folder under `out` with audit.csv, audit.json and audit.html; returns its path."""
@@ -177,6 +217,7 @@ def _write_files(folder, audit: Audit) -> None:
     from bench.audit_page import write_page
     folder.write_table("audit.csv", audit.runs)
     folder.write_json("audit.json", {"choice": audit.choice, "seconds": round(audit.seconds, 1),
+                                     "settings": audit.settings, "undefined_rules": audit.undefined,
                                      "tasks": audit.tasks.to_dict("records"),
                                      "summary": audit.summary.reset_index().to_dict("records")})
     write_page(folder.staging, audit)
@@ -187,55 +228,83 @@ def check_rules(rules, methods) -> tuple[list, list]:
     rules, methods = list(rules or RULES), list(methods or METHODS)
     for rule in rules:
         if rule not in RULES:
-            close = difflib.get_close_matches(rule, RULES, n=1)
-            raise UserError(f"unknown rule {rule!r}{f' (did you mean {close[0]!r}?)' if close else ''}; a rule "
-                            f"is a score ({', '.join(SCORES)}) or levels such as '{DEFAULT_RANK}'")
+            raise not_a_rule("rule (--rules)", rule)
     for method in methods:
         if method not in METHODS:
             raise unknown_name("ensemble method", method, METHODS)
     return rules, methods
 
 
-def _audit(labelled: list[LabelledRun], rules, methods, top_k, min_nmi, started) -> Audit:
-    rows = [row for run in labelled for row in evaluate(run, rules, methods, top_k, min_nmi)]
+def _audit(labelled: list[LabelledRun], rules, methods, started, console=None) -> Audit:
+    """Check that the runs fit together (one per task and seed, the same settings), then
+    evaluate each under every rule defined in all of them."""
+    seen, images = {}, {}
+    for run in labelled:
+        if images.setdefault(run.task, run.fingerprint) != run.fingerprint:
+            raise UserError(f"two tasks are named {run.task!r} (from their file names) but hold other images "
+                            f"({run.folder}): audit them apart, or rename one")
+        if (run.task, run.seed) in seen:
+            raise UserError(f"task {run.task} seed {run.seed}: two runs ({seen[run.task, run.seed]} and "
+                            f"{run.folder}); give one of each")
+        seen[run.task, run.seed] = run.folder
+    for name in SETTINGS:
+        values = {str(r.settings[name]) for r in labelled}
+        if len(values) > 1:
+            raise UserError(f"the runs differ in {name} ({', '.join(sorted(values))}): audit runs made alike, "
+                            "so that the choice can be run the same way")
+    if len({r.task for r in labelled}) == 1 and console is not None:
+        console.print("[yellow]warning[/]: one task is weak evidence for choosing a rule; audit several "
+                      "of your kind of images")
+    undefined = [r for r in rules if not all(defined(run.table, r) for run in labelled)]
+    rules = [r for r in rules if r not in undefined]
+    if not rules:
+        raise UserError(f"no rule to audit: {', '.join(undefined)} rank by columns without values in these runs")
+    rows = [row for run in labelled for row in evaluate(run, rules, methods)]
     tasks = []
     for task in dict.fromkeys(r.task for r in labelled):
         runs = [r for r in labelled if r.task == task]
-        best = runs[0].table[runs[0].table["status"] == "ok"].sort_values("acc", ascending=False).iloc[0]
+        ok = [r.table[r.table["status"] == "ok"] for r in runs]
         tasks.append({"task": task, "images": len(runs[0].truth), "k": runs[0].k,
                       "seeds": [r.seed for r in runs], "combos": len(runs[0].table),
-                      "oracle": float(np.mean([r.table["acc"].max() for r in runs])),
-                      "best_combo": best["combo"], "runs": [str(r.folder) for r in runs]})
-    return Audit(pd.DataFrame(rows), pd.DataFrame(tasks), labelled, time.perf_counter() - started)
+                      "oracle": float(np.mean([t["acc"].max() for t in ok])),
+                      "best_combo": ok[0].sort_values("acc", ascending=False, kind="stable")["combo"].iloc[0],
+                      "runs": [str(r.folder) for r in runs]})
+    return Audit(pd.DataFrame(rows), pd.DataFrame(tasks), dict(labelled[0].settings), labelled, undefined,
+                 time.perf_counter() - started)
 
 
 def run_folders(paths) -> list[Path]:
-    """The run folders among `paths` (as a shell glob such as results/* gives them): each a run
-    folder, or a folder of run folders; files (index.html) are passed over."""
+    """The finished run folders at or below `paths` (as `results/` or a shell glob such as
+    results/* gives them), in name order; files (index.html) and folders being written (hidden
+    ones) are passed over."""
     found = []
     for path in map(Path, paths):
         if not path.exists():
             raise UserError(f"{path}: no such run folder")
         if path.is_dir():
-            found += [path] if (path / "run.json").exists() else sorted(p.parent for p in path.glob("*/run.json"))
-    return found
+            found += [p.parent for p in sorted(path.rglob("run.json"))
+                      if not any(part.startswith(".") for part in p.parent.relative_to(path).parts)]
+    return list(dict.fromkeys(found))
 
 
-def audit_runs(paths, *, rules=None, methods=None, top_k: int = 5, min_nmi: float = MIN_NMI,
-               console=None) -> Audit:
-    """The audit of finished runs (`paths`: run folders, or folders of them), nothing
-    recomputed; runs without labels are passed over, with a note."""
+def audit_runs(paths, *, rules=None, methods=None, console=None) -> Audit:
+    """The audit of finished runs (`paths`: run folders, or folders holding them), nothing
+    recomputed; runs it cannot use (no labels, or from before combo_labels.npz) are passed over,
+    with a note. Each run is replayed with its own settings (--top-k, --min-nmi)."""
     started = time.perf_counter()
     rules, methods = check_rules(rules, methods)
-    folders = run_folders(paths)
-    unlabelled = [f for f in folders if not json.loads((f / "run.json").read_text())["data"].get("ground_truth")]
-    if unlabelled and console is not None:
-        console.print(f"[yellow]passed over[/] {len(unlabelled)} run(s) without labels, e.g. {unlabelled[0]}")
-    labelled = [read_run(f) for f in folders if f not in unlabelled]
+    labelled, passed = [], []
+    for folder in run_folders(paths):
+        try:
+            labelled.append(read_run(folder))
+        except NotAuditable as e:
+            passed.append(str(e))
+    if passed and console is not None:
+        console.print(f"[yellow]passed over[/] {len(passed)} run(s): {passed[0]}" + (", ..." if len(passed) > 1 else ""))
     if not labelled:
-        raise UserError(f"no labelled run among {', '.join(map(str, paths))}; the audit needs runs given "
-                        "--labels (or an .npz with 'y')")
-    return _audit(labelled, rules, methods, top_k, min_nmi, started)
+        raise UserError(f"no labelled run at or below {', '.join(map(str, paths))}; the audit needs runs given "
+                        "labels (--labels, or an .npz with 'y')" + (f" ({passed[0]})" if passed else ""))
+    return _audit(labelled, rules, methods, started, console)
 
 
 def _tasks(tasks) -> list[tuple[str, object, object]]:
@@ -255,7 +324,8 @@ def _tasks(tasks) -> list[tuple[str, object, object]]:
         out.append((name, images, labels))
     names = [n for n, _, _ in out]
     if len(set(names)) < len(names):
-        raise UserError(f"two tasks are named {max(names, key=names.count)!r}; give them as a dict of names")
+        raise UserError(f"two tasks are named {max(names, key=names.count)!r} (from their file names): rename one "
+                        "(in Python: name them in a dict)")
     return out
 
 
@@ -281,10 +351,10 @@ def run_audit(tasks, *, grid="quick", seeds=(0,), rules=None, methods=None, n_cl
         dataset = load_dataset(images, labels)
         if dataset.y is None:
             raise UserError(f"task {name}: no labels (an .npz needs 'y'; else give IMAGES:LABELS)")
-    if len(tasks) == 1:
+    if len(tasks) == 1:  # said before the runs, not after them
         console.print("[yellow]warning[/]: one task is weak evidence for choosing a rule; audit several "
                       "of your kind of images")
-    runs_out = Path(out) / "audit-runs"
+    runs_out = Path(out) / "audit-runs" / time.strftime("%Y%m%d-%H%M%S")  # this audit's runs together
     labelled = []
     for seed in seeds:
         for name, images, labels in tasks:
@@ -292,4 +362,4 @@ def run_audit(tasks, *, grid="quick", seeds=(0,), rules=None, methods=None, n_cl
             result = run_grid(images, n_clusters, grid=grid, labels=labels, seed=seed, top_k=top_k,
                               min_nmi=min_nmi, out=out, progress=progress, console=console, **run_options)
             labelled.append(read_run(result.write(runs_out, plots=False), task=name))
-    return _audit(labelled, rules, methods, top_k, min_nmi, started)
+    return _audit(labelled, rules, methods, started)

@@ -80,7 +80,7 @@ def evaluate(table, labels, truth, k, seed, rules=selection.RULES):
     """One row per ranking rule: what bench.selection_audit measures of a run ranked by it."""
     run = LabelledRun("", seed, k, table, labels, truth, None)
     return [{key: row[key] for key in ("rule", "top1", "oracle", "regret", "spearman", "ensemble")}
-            for row in selection_audit.evaluate(run, rules, ("vote",))]
+            for row in selection_audit.evaluate(run, [r for r in rules if selection_audit.defined(table, r)], ("vote",))]
 
 
 def report(results: pd.DataFrame):

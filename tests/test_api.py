@@ -85,7 +85,7 @@ def test_grids_built_in_python(digits, tmp_path):
     ({"top_k": 0}, "top_k (--top-k) 0: must be 1 or more"),
     ({"min_nmi": 1.5}, "min_nmi (--min-nmi) 1.5: must be from 0 to 1"),
     ({"seed": "1"}, "seed (--seed) '1': expected a whole number"),
-    ({"rank_by": "silhuette"}, "rank_by (--rank-by) 'silhuette': not a rule; a score (silhouette, "),
+    ({"rank_by": "silhuette"}, "rank_by (--rank-by) 'silhuette': not a ranking rule (did you mean 'silhouette'?); a rule is a score (silhouette, "),
     ({"grid": ["pixels"]}, "grid ['pixels']: give a named grid"),
     ({"backend": "spark"}, "unknown backend (--backend) 'spark'"),
     ({"n_clusters": 500}, "n_clusters (--n-clusters) 500: need 2 <= clusters < number of images (300)"),

@@ -12,7 +12,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from bench.audit import main
-from bench.selection_audit import LabelledRun, evaluate
+from bench.selection_audit import SETTINGS, LabelledRun, evaluate
 
 TRUTH = np.repeat([0, 1], 4)
 LABELS = {  # ACC against TRUTH: a 1, b 7/8, c 1/2, d 6/8; e found 3 clusters, f is degenerate
@@ -20,16 +20,17 @@ LABELS = {  # ACC against TRUTH: a 1, b 7/8, c 1/2, d 6/8; e found 3 clusters, f
     "d": [0, 0, 0, 1, 1, 1, 1, 0], "e": [0, 0, 0, 0, 1, 1, 2, 2], "f": [0, 0, 0, 0, 0, 0, 0, 1]}
 
 
-def board() -> LabelledRun:
+def board(top_k: int = 3, min_nmi: float = 0.0) -> LabelledRun:
     table = pd.DataFrame({
         "combo": list("abcdef"), "status": ["ok"] * 5 + ["degenerate: smallest cluster 1/8"],
         "clusters": [2, 2, 2, 2, 3, 2], "silhouette": [0.1, 0.8, 0.9, 0.7, 0.85, 0.99],
         "agreement": [0.9, 0.5, 0.2, 0.6, 0.1, 0.95], "acc": [1, 7 / 8, 1 / 2, 6 / 8, 7 / 8, 5 / 8]})
-    return LabelledRun("hand", 0, 2, table, {c: np.array(v) for c, v in LABELS.items()}, TRUTH, None)
+    return LabelledRun("hand", 0, 2, table, {c: np.array(v) for c, v in LABELS.items()}, TRUTH, None,
+                       {**SETTINGS, "top_k": top_k, "min_nmi": min_nmi})
 
 
 def test_figures_on_a_board_computed_by_hand():
-    rows = {r["rule"]: r for r in evaluate(board(), ["silhouette", "agreement"], ("vote",), top_k=3, min_nmi=0.0)}
+    rows = {r["rule"]: r for r in evaluate(board(), ["silhouette", "agreement"], ("vote",))}
     # silhouette: c (0.9) first, then e, b, d, a; f is degenerate, never ranked
     by_silhouette = rows["silhouette"]
     assert by_silhouette["top_combo"] == "c" and by_silhouette["oracle"] == 1.0
@@ -49,7 +50,7 @@ def test_figures_on_a_board_computed_by_hand():
 
 def test_members_need_min_nmi_with_the_top_one():
     # by silhouette, b and d share almost nothing with c (NMI < 0.3): c votes alone
-    [row] = evaluate(board(), ["silhouette"], ("vote",), top_k=3, min_nmi=0.3)
+    [row] = evaluate(board(min_nmi=0.3), ["silhouette"], ("vote",))
     assert row["ensemble"] == pytest.approx(0.5) and row["best_member"] == 0.5
 
 
@@ -106,13 +107,31 @@ def test_finished_runs_audit_as_when_computed(audited, tmp_path):
 
 
 def test_the_choice_is_a_command_a_run_accepts(audited):
+    import shlex
+
     from bench.run import parser
-    _, folder = audited
+    root, folder = audited
     choice = json.loads((folder / "audit.json").read_text())["choice"]
     page = html.unescape((folder / "audit.html").read_text())
     assert choice["command"] in page and 'alt="score_vs_acc"' in page
-    args = parser().parse_args(["--rank-by", choice["rule"], "--ensemble", choice["method"]])
-    assert args.rank_by == choice["rule"]
+    words = shlex.split(choice["command"].replace("YOUR_IMAGES", "x.npy"))
+    assert words[:3] == ["python", "-m", "bench.run"]
+    args = parser().parse_args(words[3:])
+    assert (args.rank_by, args.ensemble, args.grid) == (choice["rule"], choice["method"], str(root / "grid.toml"))
+
+
+def test_the_default_stays_unless_beaten_by_more_than_the_margin():
+    from bench.defaults import DEFAULT_RANK
+    from bench.selection_audit import MARGIN, Audit
+
+    def audit(ahead):
+        rows = [{"task": t, "seed": 0, "rule": rule, "method": "vote", "regret": 0.0, "spearman": 0.0,
+                 "ensemble": 0.8 + (ahead if rule == "silhouette" else 0)}
+                for t in ("a", "b") for rule in (DEFAULT_RANK, "silhouette")]
+        return Audit(pd.DataFrame(rows), pd.DataFrame(), dict(SETTINGS))
+    assert audit(MARGIN / 2).choice["rule"] == DEFAULT_RANK
+    assert audit(MARGIN * 2).choice["rule"] == "silhouette"
+    assert audit(0.0).summary.index[0] == (DEFAULT_RANK, "vote")  # a tie: the default first
 
 
 def test_from_python_with_arrays(tmp_path):
@@ -124,15 +143,22 @@ def test_from_python_with_arrays(tmp_path):
     audit = bench.run_audit({"zero-one": (images, digits.target[keep])}, grid=grid, rules=["silhouette", "agreement"],
                             methods=["vote"], out=tmp_path, jobs=1, progress=False)
     assert set(audit.runs["rule"]) == {"silhouette", "agreement"} and list(audit.tasks["task"]) == ["zero-one"]
-    assert audit.table("regret").loc["silhouette", "zero-one"] == audit.runs.set_index("rule").loc["silhouette", "regret"]
-    assert audit.choice["rule"] in ("silhouette", "agreement")  # the default was not audited
+    # read back from its run folder, the run audits as it does in memory
+    [folder] = audit.tasks["runs"][0]
+    result = bench.run_grid(images, grid=grid, labels=digits.target[keep], out=tmp_path / "again", jobs=1,
+                            progress=False, cache=tmp_path / "cache")
+    live = LabelledRun("zero-one", 0, 2, result.leaderboard, result.combo_labels, result.dataset.y, None)
+    expected = pd.DataFrame(evaluate(live, ["silhouette", "agreement"], ("vote",)))
+    pd.testing.assert_frame_equal(audit.runs, expected, atol=1e-6)
+    assert folder.startswith(str(tmp_path / "audit-runs"))
 
 
 @pytest.mark.parametrize("problem, expected", [
     ("unlabelled", "no labels"),
     ("miscounted", "labels for"),
-    ("rule", "unknown rule 'silhouete' (did you mean 'silhouette'?)"),
+    ("rule", "rule (--rules) 'silhouete': not a ranking rule (did you mean 'silhouette'?)"),
     ("no-runs", "no labelled run"),
+    ("runs-and-grid", "--grid is for --data"),
 ])
 def test_bad_input_is_one_line_and_runs_nothing(problem, expected, tmp_path, capsys):
     good = write_task(tmp_path / "good.npz", [0, 1])
@@ -141,8 +167,8 @@ def test_bad_input_is_one_line_and_runs_nothing(problem, expected, tmp_path, cap
     args = {"unlabelled": ["--data", str(good), str(tmp_path / "bare.npz")],
             "miscounted": ["--data", str(good), f"{tmp_path / 'bare.npz'}:{tmp_path / 'few.npy'}"],
             "rule": ["--data", str(good), "--rules", "silhouete"],
-            "no-runs": ["--runs", str(tmp_path)]}[problem]
-    code = main([*args, "--grid", "seed", "--out", str(tmp_path / "out"), "--quiet"])
+            "no-runs": ["--runs", str(tmp_path)], "runs-and-grid": ["--runs", str(tmp_path), "--grid", "seed"]}[problem]
+    code = main([*args, *([] if "--runs" in args else ["--grid", "seed"]), "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and expected in err, err
     assert not (tmp_path / "out" / "audit-runs").exists()  # checked before the first task ran
@@ -155,3 +181,37 @@ def test_one_task_is_allowed_with_a_warning(tmp_path, capsys):
                  "--jobs", "1", "--rules", "silhouette", "--methods", "vote"])
     out = capsys.readouterr().out
     assert code == 0 and "one task is weak evidence" in out and "run with it" in out
+
+
+def test_runs_among_other_folders(audited, tmp_path, capsys):
+    """--runs on a results folder: labelled runs below it are audited; unlabelled ones and runs
+    from before combo_labels.npz passed over with a note; pages, caches and half-written
+    (hidden) folders ignored."""
+    import shutil
+    root, folder = audited
+    [one, *_] = sorted((root / "out" / "audit-runs").glob("*/*/run.json"))
+    results = tmp_path / "results"
+    shutil.copytree(one.parent, results / "mine")
+    shutil.copytree(one.parent, results / ".half.partial")
+    old = shutil.copytree(one.parent, results / "old")
+    (old / "combo_labels.npz").unlink()
+    bare = shutil.copytree(one.parent, results / "bare")
+    record = json.loads((bare / "run.json").read_text())
+    record["data"]["ground_truth"] = False
+    (bare / "run.json").write_text(json.dumps(record))
+    (results / "index.html").write_text("<html></html>")
+    assert main(["--runs", str(results), "--out", str(tmp_path / "out"), "--rules", "silhouette"]) == 0
+    out = capsys.readouterr().out
+    assert "passed over 2 run(s)" in out and "one task is weak evidence" in out
+    [audit] = (tmp_path / "out").glob("*-audit")
+    assert [t["runs"] for t in json.loads((audit / "audit.json").read_text())["tasks"]] == [[str(results / "mine")]]
+
+
+def test_two_runs_of_one_task_and_seed_are_refused(audited, tmp_path, capsys):
+    import shutil
+    root, _ = audited
+    [one, *_] = sorted((root / "out" / "audit-runs").glob("*/*/run.json"))
+    for name in ("a", "b"):
+        shutil.copytree(one.parent, tmp_path / name)
+    assert main(["--runs", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "out")]) == 2
+    assert "two runs" in capsys.readouterr().err
