@@ -65,14 +65,22 @@ def report(audit, path, console) -> None:
         table.add_row(f"{rule} ({method}{mark})", *(_num(row[c]) for c in ("ensemble", "worst_ensemble",
                                                                             "regret", "worst_regret")))
     console.print(table)
-    by_task = audit.table("ensemble", choice["method"])
-    rows = [r for r in dict.fromkeys([choice["rule"], DEFAULT_RANK, *by_task.index[:3]]) if r in by_task.index]
-    table = Table(title=f"ensemble ACC ({choice['method']}) per task, mean over seeds", title_justify="left")
-    table.add_column("rule")
-    for task in by_task.columns:
-        table.add_column(str(task), justify="right")
-    for rule in rows:
-        table.add_row(rule, *(_num(v) for v in by_task.loc[rule]))
+    # per task, the default beside the task's own best rule: does one rule win everywhere?
+    ensembles, regrets = audit.table("ensemble", "vote"), audit.table("regret", "vote")
+    tasks = [c for c in ensembles.columns if c not in ("mean", "worst")]
+    table = Table(title="per task (vote, mean over seeds): best combo's ACC, the default's regret and "
+                  "ensemble ACC, the task's best rule", title_justify="left")
+    table.add_column("task", no_wrap=True)
+    for column in ("best", "regret", "ens"):
+        table.add_column(column, justify="right", no_wrap=True)
+    table.add_column("best rule here", ratio=1)
+    table.add_column("ens", justify="right", no_wrap=True)
+    oracle = audit.tasks.set_index("task")["oracle"]
+    for task in tasks:
+        default = (_num(regrets.loc[DEFAULT_RANK, task]), _num(ensembles.loc[DEFAULT_RANK, task])) \
+            if DEFAULT_RANK in ensembles.index else ("-", "-")
+        best = ensembles[task].idxmax()
+        table.add_row(task, _num(oracle[task]), *default, best, _num(ensembles.loc[best, task]))
     console.print(table)
     console.print(f"[bold]choice[/] {choice['rule']} ({choice['method']}): {choice['why']}")
     console.print(f"  run with it: {choice['command']}")

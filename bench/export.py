@@ -42,7 +42,9 @@ class RunFolder:
             self.staging / "submission.csv", index=False)
 
     def write_table(self, name: str, table: pd.DataFrame) -> None:
-        table.to_csv(self.staging / name, index=False, float_format="%.6f")
+        # every digit: a table read back (the selection audit re-ranking a finished run) must
+        # order near-ties as the run did; rounding made ties that broke by combo name instead
+        table.to_csv(self.staging / name, index=False)
 
     def write_combo_labels(self, labels: dict, truth: np.ndarray | None) -> None:
         """combo_labels.npz: `combo` (names) and `labels` (one row each), and the ground truth

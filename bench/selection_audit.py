@@ -8,7 +8,6 @@ way each run is evaluated from its run folder, so a finished run audits exactly 
 it was computed.
 """
 
-import json
 import shlex
 import time
 from dataclasses import dataclass, field
@@ -186,8 +185,10 @@ class Audit:
     def command(self, rule: str, method: str) -> str:
         """The bench.run command for your images with `rule` and `method`, and the settings the
         audited runs were made with."""
+        from bench.grids import NAMED_GRIDS
         s = self.settings
-        parts = ["python -m bench.run --data YOUR_IMAGES", f"--grid {shlex.quote(str(s['grid']))}",
+        grid = str(s["grid"]) if s["grid"] in NAMED_GRIDS or Path(str(s["grid"])).is_file() else "YOUR_GRID"
+        parts = ["python -m bench.run --data YOUR_IMAGES", f"--grid {shlex.quote(grid)}",
                  "--no-pretrained" if s["no_pretrained"] else "", f"--rank-by {shlex.quote(rule)}",
                  f"--ensemble {method}" if method != "vote" else "",
                  *(f"--{name.replace('_', '-')} {s[name]}" for name in ("top_k", "min_nmi", "min_share")

@@ -110,13 +110,13 @@ def test_simclr_loss_falls_when_training_on_real_structure():
     a = torch.eye(8) * 5
     assert nt_xent(a, a, 0.5) < nt_xent(a, torch.roll(a, 1, 0), 0.5)
     torch.manual_seed(0)
-    model = create_encoder("simclr", in_channels=3, epochs=12, batch_size=32)
+    model = create_encoder("simclr", in_channels=3, epochs=12, batch_size=32, min_steps=48)  # 24 epochs
     # structure to learn: 4 patterns, 16 noisy copies of each (on pure noise the loss wanders)
     g = torch.Generator().manual_seed(0)
     patterns = torch.rand(4, 3, 16, 16, generator=g) * 2 - 1
     x = (patterns.repeat(16, 1, 1, 1) + 0.1 * torch.randn(64, 3, 16, 16, generator=g)).clamp(-1, 1)
     history = train(model, x, seed=0)
-    assert sum(history[-3:]) < sum(history[:3]) - 0.3  # 4.14 -> 3.67 here
+    assert sum(history[-3:]) < sum(history[:3]) - 0.3  # 3 x (4.14 -> 3.47) here
 
 
 @pytest.mark.parametrize("name, blocks", [("effnet", 16), ("effnet2", 21)])
