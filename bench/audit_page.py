@@ -12,16 +12,19 @@ from bench.report import STYLE, _cell, _colour, _image
 
 
 def _heatmap(table, caption: str, lower_is_better: bool, marked: set) -> str:
-    """rules x tasks as an HTML table, each cell coloured by its value (greener is better)."""
+    """rules x tasks as an HTML table, each cell coloured within its column (greener is better):
+    tasks differ in how hard they are, and a column shows which rules do well on that task."""
     values = table.to_numpy(float)
-    finite = values[np.isfinite(values)]
-    low, high = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    ranges = []
+    for column in values.T:
+        finite = column[np.isfinite(column)]
+        ranges.append((finite.min(), finite.max()) if finite.size else (0.0, 1.0))
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in table.columns)
     rows = []
-    for rule, row in table.iterrows():
+    for rule, row in zip(table.index, values):
         cells = "".join(
             f"<td{_colour(-v, -high, -low) if lower_is_better else _colour(v, low, high)}>{_cell(v)}</td>"
-            for v in row.to_numpy(float))
+            for v, (low, high) in zip(row, ranges))
         style = ' style="font-weight: bold"' if rule in marked else ""
         rows.append(f'<tr{style}><td class="text">{html.escape(rule)}</td>{cells}</tr>')
     return (f'<div class="scroll"><table class="heatmap"><caption>{html.escape(caption)}</caption>'
