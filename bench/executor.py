@@ -24,7 +24,7 @@ from bench.cache import Cache, code_version, make_key
 from bench.data import Dataset
 from bench.grids import Combo, Grid, Spec
 from clusterers import CLUSTERERS
-from models import MODELS, planned_epochs
+from models import MODELS, planned_epochs, takes_clusters
 from reducers import REDUCERS
 
 
@@ -67,7 +67,8 @@ def stage_keys(grid: Grid, dataset: Dataset, *, n_clusters: int, seed: int):
         entry = MODELS.get(e.name)
         enc[e] = make_key(stage="encode", data=dataset.fingerprint, entry=e.name, params=e.params,
                           in_channels=in_channels, seed=seed if entry.seeded else None,
-                          code=code_version(entry.factory, models.train, models.base, bench.stages))
+                          code=code_version(entry.factory, models.train, models.base, bench.stages),
+                          **({"n_clusters": n_clusters} if takes_clusters(e.name) else {}))
     for e in grid.encoders:
         for r in grid.reducers:
             factory = REDUCERS.get(r.name).factory
@@ -179,7 +180,7 @@ class Executor:
             # threads share this process: they update their bars directly, as one process does
             with EpochBars(progress, in_process=here,
                            remote=self.backend not in ("loky", "multiprocessing", "threading")) as bars:
-                calls = self._encode_calls(todo, dataset, seed, bars)
+                calls = self._encode_calls(todo, dataset, seed, bars, n_clusters)
                 records |= {r.key: r for r in self._map("encode (train encoders)", "encode", calls, progress)}
             ok = {e for e in grid.encoders if records.get(enc[e], _cached).ok}
             todo = self._todo("reduce", {er: k for er, k in red.items() if er[0] in ok},
@@ -198,7 +199,7 @@ class Executor:
         self.computed = sum(not r.cached for r in records.values())
         return [self._outcome(c, enc, red, clu, records) for c in grid.combos()]
 
-    def _encode_calls(self, todo: dict, dataset: Dataset, seed: int, bars) -> list:
+    def _encode_calls(self, todo: dict, dataset: Dataset, seed: int, bars, n_clusters: int) -> list:
         """(cache keys, delayed task) pairs that train the encoders of `todo`."""
         root, x = self.cache.root, dataset.x
         jobs = [(spec, key, bars.callback(spec, len(x)), MODELS.get(spec.name)) for spec, key in todo.items()]
@@ -206,9 +207,10 @@ class Executor:
         if gpus:  # one task per device at a time: each device trains its share in sequence
             shares = [jobs[i::len(gpus)] for i in range(len(gpus))]
             return [([job[1] for job in share],
-                     delayed(stages.encode_group)(share, x, root, seed=seed, device=device))
+                     delayed(stages.encode_group)(share, x, root, seed=seed, device=device, n_clusters=n_clusters))
                     for share, device in zip(shares, gpus) if share]
-        return [([key], delayed(stages.encode)(spec, x, key, root, seed=seed, entry=entry, on_epoch=on_epoch))
+        return [([key], delayed(stages.encode)(spec, x, key, root, seed=seed, entry=entry, on_epoch=on_epoch,
+                                               n_clusters=n_clusters))
                 for spec, key, on_epoch, entry in jobs]
 
     def _outcome(self, combo: Combo, enc, red, clu, records) -> Outcome:

@@ -69,8 +69,9 @@ class Grid:
         return [Combo(*c) for c in itertools.product(self.encoders, self.reducers, self.clusterers)]
 
 
-NOT_IN_FULL = {"identity", "effnet", "effnet2"}  # name them to use them: identity's thousands of raw dimensions make
-# GMM and spectral crawl; effnet and effnet2 are in `full` side by side, as effnets (docs/encoders.md)
+NOT_IN_FULL = {"identity", "effnet", "effnet2", "simclr-scan"}  # name them to use them: identity's thousands of
+# raw dimensions make GMM and spectral crawl; effnet and effnet2 are in `full` side by side, as effnets
+# (docs/encoders.md); simclr-scan joins the named grids only once the selection audit says it pays for its time
 
 
 def _everything(name: str, pretrained: bool = True) -> Grid:
@@ -151,7 +152,8 @@ def override_training(grid: Grid, **params) -> None:
         if not entry.accepts("epochs"):
             return spec
         floor = {"min_steps": 0} if "epochs" in params and entry.accepts("min_steps") else {}
-        return spec.with_params(**params, **floor)
+        # an encoder trained in fixed phases (simclr-scan) takes --epochs for its first one, no --plateau
+        return spec.with_params(**{k: v for k, v in params.items() if entry.accepts(k)}, **floor)
     grid.encoders = [overridden(spec) for spec in grid.encoders]
 
 
@@ -168,8 +170,10 @@ def check_entries(grid: Grid, dataset, *, n_clusters: int, seed: int) -> None:
     """Build every entry once with its parameters, so a bad value or an image size an encoder
     cannot take is one clear error before any training, not a failed combo an hour later."""
     _, c, h, w = dataset.x.shape
+    from models import takes_clusters
     built = [(spec, MODELS, dict(in_channels=c, **({"image_size": (h, w)} if MODELS.get(spec.name)
-                                                   .accepts("image_size") else {})))
+                                                   .accepts("image_size") else {}),
+                                 **({"n_clusters": n_clusters} if takes_clusters(spec.name) else {})))
              for spec in grid.encoders]
     # reducers and clusterers at their registered defaults need no check (and UMAP's import
     # costs seconds); encoders are always built, for the image size they accept

@@ -143,11 +143,11 @@ def of_encoders(encoders: dict, images: np.ndarray, cache, *, seed: int = 0) -> 
     runtime.use_folder(cache.root / "onnx")
     specs, models, latents = list(encoders), [], []
     for spec in specs:
-        arrays, _ = cache.load("encode", encoders[spec])
+        arrays, meta = cache.load("encode", encoders[spec])
         latents.append(arrays["x"])
         try:
             model = create_encoder(spec.name, in_channels=images.shape[1], image_size=images.shape[2:],
-                                   **spec.kwargs)
+                                   n_clusters=meta.get("n_clusters"), **spec.kwargs)
             state = {k.removeprefix("state."): torch.from_numpy(v) for k, v in arrays.items()
                      if k.startswith("state.")}
             if state:

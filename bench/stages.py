@@ -144,9 +144,9 @@ def _check_matrix(x: np.ndarray, n: int, what: str) -> np.ndarray:
 
 
 def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: int, entry=None,
-           device: str = "cpu", on_epoch=None) -> Record:
+           device: str = "cpu", on_epoch=None, n_clusters: int | None = None) -> Record:
     """`entry`: the registry entry of `spec`, for a worker that does not know it (each stage
-    task takes its own)."""
+    task takes its own); `n_clusters`: the run's, for an encoder that clusters."""
     def compute(cache):
         import torch
         from models import MODELS, create_encoder, runtime
@@ -156,22 +156,23 @@ def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: 
         with _global_rng:
             torch.manual_seed(seed)  # the weights' initialisation
             model = create_encoder(spec.name, in_channels=images.shape[1],
-                                   image_size=images.shape[2:], **spec.kwargs)
+                                   image_size=images.shape[2:], n_clusters=n_clusters, **spec.kwargs)
         latent, history = fit_encoder(model, np.array(images), seed=seed,
                                       device=torch.device(device), on_epoch=on_epoch)
         latent = _check_matrix(latent, len(images), "latent")
         # trained weights too, so reports can show reconstructions without retraining
         state = {f"state.{k}": v.cpu().numpy() for k, v in model.state_dict().items()} if history else {}
-        return {"x": latent, **state}, {"loss_history": history, "device": device}
+        return {"x": latent, **state}, {"loss_history": history, "device": device,
+                                        **({"n_clusters": n_clusters} if n_clusters else {})}
     return _run("encode", key, cache_root, compute)
 
 
 def encode_group(jobs: list[tuple], images: np.ndarray, cache_root: Path, *,
-                 seed: int, device: str) -> list[Record]:
+                 seed: int, device: str, n_clusters: int | None = None) -> list[Record]:
     """Several (spec, key, on_epoch, entry) encoders one after another on one device (one task
     per GPU at a time)."""
-    return [encode(spec, images, key, cache_root, seed=seed, entry=entry, device=device, on_epoch=on_epoch)
-            for spec, key, on_epoch, entry in jobs]
+    return [encode(spec, images, key, cache_root, seed=seed, entry=entry, device=device, on_epoch=on_epoch,
+                   n_clusters=n_clusters) for spec, key, on_epoch, entry in jobs]
 
 
 def reduce(spec: Spec, upstream: str, key: str, cache_root: Path, *, seed: int, entry=None) -> Record:

@@ -19,6 +19,7 @@ TRAINED_WITH = {
     "pixels": frozenset(), "handcrafted": frozenset(),
     "denoise": frozenset({"noise"}),  # restores images from Gaussian noise
     "simclr": frozenset({"crop", "flip", "colour", "grey"}),  # models.simclr.augment
+    "simclr-scan": frozenset({"crop", "flip", "colour", "grey", "cutout"}),  # models.scan.strong_augment
     # ImageNet classifiers: the Lite checkpoints' recipe is not published with their weights, so
     # take the usual one with AutoAugment's operations, the widest it could have been
     **dict.fromkeys(["effnet", "effnet2", "effnets"], frozenset({

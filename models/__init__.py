@@ -26,17 +26,29 @@ MODELS = Registry("model", constraints={
     "resolution": [Interval(Integral, 32, None, closed="left")],  # EfficientNet's five halvings
     "flip": ["boolean"],
     **dict.fromkeys(["batch_size", "width", "latent_channels", "latent_dim", "feature_dim", "bins",
-                     "orientations", "cells"], _COUNT),
-    **dict.fromkeys(["noise", "beta"], _AMOUNT),
+                     "orientations", "cells", "neighbours"], _COUNT),
+    **dict.fromkeys(["noise", "beta", "entropy_weight"], _AMOUNT),
+    "n_clusters": [Interval(Integral, 2, None, closed="left")],
+    **dict.fromkeys(["scan_epochs", "self_label_epochs"], [Interval(Integral, 0, None, closed="left")]),
+    "threshold": [Interval(Real, 0, 1, closed="right")],  # a probability: 1 keeps only the certain
 })
 
 
-def create_encoder(name: str, *, in_channels: int, image_size=(32, 32), **params):
-    """Build encoder `name` for images of `in_channels` x `image_size`."""
+def create_encoder(name: str, *, in_channels: int, image_size=(32, 32), n_clusters: int | None = None, **params):
+    """Build encoder `name` for images of `in_channels` x `image_size` (and the run's
+    `n_clusters`, for an encoder that clusters)."""
     context = {"in_channels": in_channels}
     if MODELS.get(name).accepts("image_size"):
         context["image_size"] = tuple(image_size)
+    if n_clusters is not None and takes_clusters(name):
+        context["n_clusters"] = n_clusters
     return MODELS.create(name, **context, **params)
+
+
+def takes_clusters(name: str) -> bool:
+    """Whether encoder `name` is built for the run's cluster count (it clusters as it trains):
+    its factory names `n_clusters` (a `**kwargs` factory is not sent it)."""
+    return "n_clusters" in inspect.signature(MODELS.get(name).factory).parameters
 
 
 def planned_epochs(name: str, params: dict, n_images: int | None = None) -> int:
@@ -45,6 +57,8 @@ def planned_epochs(name: str, params: dict, n_images: int | None = None) -> int:
     entry = MODELS.get(name)
     if not entry.accepts("epochs"):
         return 0
+    if n_images is not None and hasattr(entry.factory, "planned_epochs"):  # trained in phases
+        return entry.factory.planned_epochs(params, n_images)
     signature = inspect.signature(entry.factory).parameters
     given = {p: params.get(p, entry.defaults.get(p, signature[p].default))
              for p in ("epochs", "batch_size", "min_steps") if p in signature}
@@ -54,4 +68,4 @@ def planned_epochs(name: str, params: dict, n_images: int | None = None) -> int:
 
 
 from models import (baseline, conv, dense, denoising, handcrafted, pixels,  # noqa: E402,F401
-                    pretrained, simclr, vae)  # modules register their entries
+                    pretrained, scan, simclr, vae)  # modules register their entries

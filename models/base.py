@@ -40,6 +40,9 @@ class Encoder(nn.Module):
     # True for fixed weights: inferred through ONNX Runtime on the CPU (`models.runtime`), the
     # exported file named by `export_key()`, a tuple of what decides the network
     exportable = False
+    # True: `training_loss(x, rows)` is also told which images of the training set the batch
+    # holds (an encoder that pairs an image with others, e.g. its nearest neighbours)
+    wants_rows = False
 
     def __init__(self, *, epochs: int = 0, lr: float = 1e-3, batch_size: int = 32, plateau: float = 0.0,
                  min_steps: int = 0, schedule: str = "constant"):
@@ -58,6 +61,13 @@ class Encoder(nn.Module):
     def training_loss(self, x):
         """The loss of one training batch (trainable encoders only)."""
         raise NotImplementedError(f"{type(self).__name__} trains (epochs > 0) but has no training_loss")
+
+    def planned_epochs(self, n_images: int) -> int:
+        """Epochs of training on `n_images` (an encoder trained in phases adds them up)."""
+        return epochs_for(n_images, self.epochs, self.batch_size, self.min_steps)
+
+    def begin_epoch(self, epoch: int, x) -> None:
+        """Called before each epoch with the whole training set (a phase may start here)."""
 
 
 class Autoencoder(Encoder):

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from models import runtime
-from models.base import Encoder, batches, epochs_for
+from models.base import Encoder, batches
 
 
 def pick_device(index: int = 0) -> torch.device:
@@ -79,12 +79,12 @@ def plateaued(history: list[float], plateau: float) -> bool:
 def train(model: Encoder, x: torch.Tensor, *, seed: int,
           on_epoch: Callable[[int, float, bool], None] | None = None) -> list[float]:
     """Train `model` on `x` (already on the model's device). Returns the mean loss per epoch:
-    `model.epochs` of them (more where `model.min_steps` asks for it: `epochs_for`), or fewer
-    after a plateau stop. `on_epoch(epoch, loss, last)` after each."""
+    `model.planned_epochs(len(x))` of them (`model.epochs`, more where `model.min_steps` asks for
+    it), or fewer after a plateau stop. `on_epoch(epoch, loss, last)` after each."""
     if model.epochs == 0 or not any(p.requires_grad for p in model.parameters()):
         return []
     optimizer = adam(model.parameters(), lr=model.lr)
-    epochs = epochs_for(len(x), model.epochs, model.batch_size, model.min_steps)
+    epochs = model.planned_epochs(len(x))
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, learning_rate_factor(model.schedule, epochs * batches(len(x), model.batch_size)))
     generator = torch.Generator().manual_seed(seed)  # batch order
@@ -92,10 +92,12 @@ def train(model: Encoder, x: torch.Tensor, *, seed: int,
     history = []
     model.train()
     for epoch in range(epochs):
+        model.begin_epoch(epoch, x)
         total = torch.zeros((), device=x.device)
         for idx in torch.randperm(len(x), generator=generator).split(model.batch_size):
-            batch = x[idx.to(x.device)]
-            loss = model.training_loss(batch)
+            rows = idx.to(x.device)
+            batch = x[rows]
+            loss = model.training_loss(batch, rows) if model.wants_rows else model.training_loss(batch)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()

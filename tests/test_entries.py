@@ -19,12 +19,14 @@ def test_every_encoder_runs(name, channels, size):
     if MODELS.get(name).missing:
         pytest.skip(MODELS.get(name).missing)
     torch.manual_seed(0)
-    one_epoch = {"epochs": 1, **({"min_steps": 0} if MODELS.get(name).accepts("min_steps") else {})}
-    model = create_encoder(name, in_channels=channels, image_size=size, **(one_epoch if name in TRAINABLE else {}))
+    # one epoch of each phase (an encoder trained in phases has several)
+    phases = {p: 1 for p in ("epochs", "scan_epochs", "self_label_epochs") if MODELS.get(name).accepts(p)}
+    params = (phases | ({"min_steps": 0} if MODELS.get(name).accepts("min_steps") else {})) if name in TRAINABLE else {}
+    model = create_encoder(name, in_channels=channels, image_size=size, **params)
     images = np.random.default_rng(0).uniform(-1, 1, (40, channels, *size)).astype(np.float32)
     latent, history = fit_encoder(model, images, seed=0, device=torch.device("cpu"))
     assert latent.shape[0] == 40 and latent.ndim == 2 and np.isfinite(latent).all()
-    assert len(history) == (1 if name in TRAINABLE else 0)
+    assert len(history) == planned_epochs(name, params, 40) == (len(phases) if name in TRAINABLE else 0)
     assert isinstance(model, Encoder)
     if model.reconstructs:
         assert model.decode(model.encode(torch.from_numpy(images[:2]))).shape == (2, channels, *size)
