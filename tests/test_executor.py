@@ -21,9 +21,10 @@ def test_encoders_are_spread_over_gpus_one_task_each(monkeypatch, tmp_path):
     monkeypatch.setattr(executor_module, "_gpu_devices", lambda: ["cuda:0", "cuda:1"])
     todo = {Spec("pixels", label=f"e{i}"): f"key{i}" for i in range(5)}
     bars = EpochBars(None, in_process=False, remote=False)
-    calls = Executor(Cache(tmp_path), jobs=4)._encode_calls(todo, tiny_dataset(), 0, bars)
+    calls = Executor(Cache(tmp_path), jobs=4)._encode_calls(todo, tiny_dataset(), 0, bars, n_clusters=3)
     assert len(calls) == 2  # one task per device, each training its share in turn
     shares = {kwargs["device"]: [job[1] for job in args[0]] for _, (_, args, kwargs) in calls}
+    assert all(kwargs["n_clusters"] == 3 for _, (_, _, kwargs) in calls)  # for an encoder that clusters
     assert shares == {"cuda:0": ["key0", "key2", "key4"], "cuda:1": ["key1", "key3"]}
     assert [keys for keys, _ in calls] == [["key0", "key2", "key4"], ["key1", "key3"]]  # a kill fails both
 
@@ -32,8 +33,9 @@ def test_stage_keys_share_upstream_stages():
     grid = Grid("g", [Spec("baseline"), Spec("pixels")], [Spec("pca32")], [Spec("kmeans"), Spec("gmm")])
     enc, red, clu = stage_keys(grid, tiny_dataset(), n_clusters=2, seed=0)
     assert len(set(enc.values())) == 2 and len(set(red.values())) == 2 and len(set(clu.values())) == 4
-    _, _, clu3 = stage_keys(grid, tiny_dataset(), n_clusters=3, seed=0)
+    enc3, _, clu3 = stage_keys(grid, tiny_dataset(), n_clusters=3, seed=0)
     assert not set(clu.values()) & set(clu3.values())
+    assert enc3 == enc  # the cluster count matters only to an encoder that clusters (simclr-scan)
     enc1, red1, _ = stage_keys(grid, tiny_dataset(), n_clusters=2, seed=1)
     assert enc1[Spec("baseline")] != enc[Spec("baseline")]  # trained from a seeded start
     assert enc1[Spec("pixels")] == enc[Spec("pixels")]  # ignores the seed: computed once for all
