@@ -149,21 +149,22 @@ def encode(spec: Spec, images: np.ndarray, key: str, cache_root: Path, *, seed: 
     task takes its own); `n_clusters`: the run's, for an encoder that clusters."""
     def compute(cache):
         import torch
-        from models import MODELS, create_encoder, runtime
+        from models import MODELS, create_encoder, runtime, takes_clusters
         from models.train import fit_encoder
         MODELS.adopt(entry)
+        clusters = n_clusters if takes_clusters(spec.name) else None
         runtime.use_folder(Path(cache_root) / "onnx")  # exported networks, shared by runs and workers
         with _global_rng:
             torch.manual_seed(seed)  # the weights' initialisation
             model = create_encoder(spec.name, in_channels=images.shape[1],
-                                   image_size=images.shape[2:], n_clusters=n_clusters, **spec.kwargs)
+                                   image_size=images.shape[2:], n_clusters=clusters, **spec.kwargs)
         latent, history = fit_encoder(model, np.array(images), seed=seed,
                                       device=torch.device(device), on_epoch=on_epoch)
         latent = _check_matrix(latent, len(images), "latent")
         # trained weights too, so reports can show reconstructions without retraining
         state = {f"state.{k}": v.cpu().numpy() for k, v in model.state_dict().items()} if history else {}
         return {"x": latent, **state}, {"loss_history": history, "device": device,
-                                        **({"n_clusters": n_clusters} if n_clusters else {})}
+                                        **({"n_clusters": clusters} if clusters else {})}
     return _run("encode", key, cache_root, compute)
 
 
