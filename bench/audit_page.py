@@ -35,13 +35,11 @@ def score_plot(folder: Path, audit, rule: str) -> Path:
     """Per task (its first seed), each working combo's `rule` partition score against its ACC:
     the rule's top-1 a red star, the default rule's (if another) a blue triangle."""
     from bench import selection
-    from bench.plots import _save, plt
+    from bench.plots import _save, score_axes, score_panels
     runs = list({r.task: r for r in reversed(audit.labelled)}.values())[::-1]  # first seed of each task
     column = split_rule(rule)[1]
-    cols = min(4, len(runs))
-    fig, axes = plt.subplots(-(-len(runs) // cols), cols, figsize=(3.4 * cols, 3.0 * -(-len(runs) // cols)),
-                             squeeze=False)
-    for ax, run in zip(axes.flat, runs):
+    fig, axes = score_panels(len(runs), 3.4, 3.0)
+    for ax, run in zip(axes, runs):
         ok = run.table[run.table["status"] == "ok"]
         ax.scatter(ok[column], ok["acc"], s=6, color="grey", alpha=0.5)
         marks = [(rule, "*", "tab:red", "the choice's top-1")]
@@ -52,12 +50,8 @@ def score_plot(folder: Path, audit, rule: str) -> Path:
             ax.scatter([top[column]], [top["acc"]], s=110 if marker == "*" else 50, marker=marker,
                        color=colour, label=name)
         ax.set_title(f"{run.task} (seed {run.seed})", fontsize=9)
-        ax.set_xlabel(column, fontsize=8)
-        ax.set_ylabel("ACC", fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(runs):]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
+        score_axes(ax, column)
+    axes[0].legend(fontsize=7)
     fig.suptitle(f"{column} (label-free) against ACC, one point per combo", fontsize=10)
     fig.tight_layout()
     return _save(fig, folder / "score_vs_acc.png")

@@ -169,24 +169,35 @@ def disagreement_mosaic(folder: Path, images: np.ndarray, disagreement: np.ndarr
     return _save(fig, folder / "disagreement.png")
 
 
+def score_panels(count: int, width: float, height: float):
+    """(figure, `count` axes) for small score-against-ACC scatters, up to 4 a row (the spare
+    axes of the last row hidden), each labelled by `score_axes`."""
+    cols = min(4, count)
+    rows = -(-count // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows), squeeze=False)
+    for ax in list(axes.flat)[count:]:
+        ax.axis("off")
+    return fig, list(axes.flat)[:count]
+
+
+def score_axes(ax, column: str) -> None:
+    ax.set_xlabel(column, fontsize=8)
+    ax.set_ylabel("ACC", fontsize=8)
+    ax.tick_params(labelsize=7)
+
+
 def audit_scatter(folder: Path, table, columns: list[str], member_ranks) -> Path:
     """Each label-free score against ACC, one point per working combo: the top-1 as a red star,
     the ensemble's members green (ground truth needed)."""
     ok = table[table["status"] == "ok"]
-    cols = min(4, len(columns))
-    rows = -(-len(columns) // cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 2.8 * rows), squeeze=False)
+    fig, axes = score_panels(len(columns), 3.2, 2.8)
     members = ok["rank"].isin(list(member_ranks))
-    for ax, column in zip(axes.flat, columns):
+    for ax, column in zip(axes, columns):
         ax.scatter(ok[column], ok["acc"], s=6, color="grey", alpha=0.5)
         ax.scatter(ok.loc[members, column], ok.loc[members, "acc"], s=18, color="tab:green", label="members")
         ax.scatter(ok[column].iloc[:1], ok["acc"].iloc[:1], s=120, marker="*", color="tab:red", label="top-1")
-        ax.set_xlabel(column, fontsize=8)
-        ax.set_ylabel("ACC", fontsize=8)
-        ax.tick_params(labelsize=7)
-    for ax in list(axes.flat)[len(columns):]:
-        ax.axis("off")
-    axes.flat[0].legend(fontsize=7)
+        score_axes(ax, column)
+    axes[0].legend(fontsize=7)
     fig.suptitle("label-free scores against ACC (one point per combo)", fontsize=10)
     fig.tight_layout()
     return _save(fig, folder / "audit.png")

@@ -11,6 +11,7 @@ it was computed.
 import shlex
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +23,7 @@ from bench.errors import UserError, not_a_rule, unknown_name
 # a rule replaces the default only when its mean ensemble ACC is ahead by more than this: the
 # best of 270 rules and methods on a few tasks is ahead by chance alone, and a seed moves a task by ~0.02
 MARGIN = 0.01
+ONE_TASK = "[yellow]warning[/]: one task is weak evidence for choosing a rule; audit several of your kind of images"
 LABELS_FILE = "combo_labels.npz"  # written by Result.write: each combo's labels and the truth
 
 
@@ -141,7 +143,7 @@ class Audit:
         order = [r for r, m in self.summary.index if m == method]
         return table.loc[order]
 
-    @property
+    @cached_property  # the tables, the page and the choice all read it
     def summary(self) -> pd.DataFrame:
         """Per (rule, method), over the tasks (each the mean of its seeds): mean and worst regret,
         mean and worst ensemble ACC, the worst gap to the task's best rule's ensemble, mean
@@ -160,7 +162,7 @@ class Audit:
         order = pd.concat([-out["ensemble"], out["regret"], tie], axis=1)
         return out.loc[order.sort_values(list(order.columns), kind="stable").index]
 
-    @property
+    @cached_property
     def choice(self) -> dict:
         """The rule and method to run with: the best by mean ensemble ACC if it beats the default's
         (vote) by more than MARGIN, else the default."""
@@ -254,8 +256,7 @@ def _audit(labelled: list[LabelledRun], rules, methods, started, console=None) -
             raise UserError(f"the runs differ in {name} ({', '.join(sorted(values))}): audit runs made alike, "
                             "so that the choice can be run the same way")
     if len({r.task for r in labelled}) == 1 and console is not None:
-        console.print("[yellow]warning[/]: one task is weak evidence for choosing a rule; audit several "
-                      "of your kind of images")
+        console.print(ONE_TASK)
     undefined = [r for r in rules if not all(defined(run.table, r) for run in labelled)]
     rules = [r for r in rules if r not in undefined]
     if not rules:
@@ -353,8 +354,7 @@ def run_audit(tasks, *, grid="quick", seeds=(0,), rules=None, methods=None, n_cl
         if dataset.y is None:
             raise UserError(f"task {name}: no labels (an .npz needs 'y'; else give IMAGES:LABELS)")
     if len(tasks) == 1:  # said before the runs, not after them
-        console.print("[yellow]warning[/]: one task is weak evidence for choosing a rule; audit several "
-                      "of your kind of images")
+        console.print(ONE_TASK)
     runs_out = Path(out) / "audit-runs" / time.strftime("%Y%m%d-%H%M%S")  # this audit's runs together
     labelled = []
     for seed in seeds:

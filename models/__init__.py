@@ -57,13 +57,13 @@ def planned_epochs(name: str, params: dict, n_images: int | None = None) -> int:
     entry = MODELS.get(name)
     if not entry.accepts("epochs"):
         return 0
-    if n_images is not None and hasattr(entry.factory, "planned_epochs"):  # trained in phases
-        return entry.factory.planned_epochs(params, n_images)
-    signature = inspect.signature(entry.factory).parameters
-    given = {p: params.get(p, entry.defaults.get(p, signature[p].default))
-             for p in ("epochs", "batch_size", "min_steps") if p in signature}
+    given = {p: params.get(p, entry.defaults.get(p, v.default))
+             for p, v in inspect.signature(entry.factory).parameters.items()}
     if n_images is None:
         return given["epochs"]
+    phased = getattr(entry.factory, "planned_epochs", None)  # an encoder trained in phases adds them up
+    if phased is not None:
+        return phased(given, n_images)
     return epochs_for(n_images, given["epochs"], given["batch_size"], given.get("min_steps", 0))
 
 

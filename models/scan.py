@@ -15,8 +15,6 @@ The latent is the backbone's features followed by the cluster probabilities, so 
 and clusterer crosses with it.
 """
 
-import inspect
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -29,6 +27,11 @@ from models.simclr import SimCLR, augment
 # the defaults keep the whole training near 3x SimCLR's; the paper trains those phases for ~100
 # epochs, which a GPU affords
 CUDA_FACTOR = 4
+
+
+def on_device(epochs: int) -> int:
+    """A clustering or self-labelling phase's epochs where it trains: CUDA_FACTOR times more with CUDA."""
+    return epochs * (CUDA_FACTOR if torch.cuda.is_available() else 1)
 
 
 def cut_out(x: torch.Tensor, generator: torch.Generator | None, side: float = 0.4) -> torch.Tensor:
@@ -79,8 +82,7 @@ class SCAN(SimCLR):
 
     def phases(self, n_images: int) -> tuple[int, int, int]:
         """Epochs of (pretext, clustering, self-labelling) on `n_images`."""
-        return epochs_for(n_images, self.epochs, self.batch_size, self.min_steps), self.scan_epochs, \
-            self.self_label_epochs
+        return super().planned_epochs(n_images), self.scan_epochs, self.self_label_epochs
 
     def planned_epochs(self, n_images: int) -> int:
         return sum(self.phases(n_images))
@@ -137,19 +139,17 @@ def simclr_scan(in_channels: int = 3, n_clusters: int = 2, width: int = 32, feat
     probabilities sit near 0.93, and at 0.99 no image would teach."""
     if not 0 < threshold <= 1:
         raise ValueError(f"threshold must be in (0, 1], not {threshold}")
-    factor = CUDA_FACTOR if torch.cuda.is_available() else 1
-    return SCAN(in_channels, n_clusters, width, feature_dim, temperature, scan_epochs * factor,
-                self_label_epochs * factor, neighbours, entropy_weight, threshold, epochs=epochs, lr=lr,
+    return SCAN(in_channels, n_clusters, width, feature_dim, temperature, on_device(scan_epochs),
+                on_device(self_label_epochs), neighbours, entropy_weight, threshold, epochs=epochs, lr=lr,
                 batch_size=batch_size, min_steps=min_steps, schedule=schedule)
 
 
 
-def _planned_epochs(params: dict, n_images: int) -> int:
-    """simclr-scan's epochs on `n_images` with `params`, without building it (progress bars)."""
-    given = {**{p: v.default for p, v in inspect.signature(simclr_scan).parameters.items()}, **params}
-    factor = CUDA_FACTOR if torch.cuda.is_available() else 1
+def _planned_epochs(given: dict, n_images: int) -> int:
+    """simclr-scan's epochs on `n_images` with every parameter `given` (`models.planned_epochs`
+    merges the defaults), without building it: for the progress bars."""
     return (epochs_for(n_images, given["epochs"], given["batch_size"], given["min_steps"])
-            + factor * (given["scan_epochs"] + given["self_label_epochs"]))
+            + on_device(given["scan_epochs"]) + on_device(given["self_label_epochs"]))
 
 
 simclr_scan.planned_epochs = _planned_epochs
