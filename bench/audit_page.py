@@ -46,7 +46,7 @@ def score_plot(folder: Path, audit, rule: str) -> Path:
         if rule != DEFAULT_RANK:
             marks.insert(0, (DEFAULT_RANK, "^", "tab:blue", "the default's top-1"))
         for shown, marker, colour, name in marks:
-            top = selection.rank(run.table, shown).iloc[0]
+            top = selection.rank(run.table, shown, run.k).iloc[0]
             ax.scatter([top[column]], [top["acc"]], s=110 if marker == "*" else 50, marker=marker,
                        color=colour, label=name)
         ax.set_title(f"{run.task} (seed {run.seed})", fontsize=9)

@@ -70,8 +70,9 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
                 for name, value in scoring.external(truth, o.labels).items():
                     table.loc[i, name] = value
     # working combos first (a failed or degenerate one never ranks above them, whatever its
-    # silhouette), each part in the rule's order; ties in a fixed order, so reruns give the same file
-    table = table.loc[[*selection.order(table[usable], rank_by),
+    # silhouette), those with the asked-for cluster count first among them, each part in the
+    # rule's order; ties in a fixed order, so reruns give the same file
+    table = table.loc[[*selection.order(table[usable], rank_by, n_clusters),
                        *selection.order(table[~usable], rank_by)]].reset_index(drop=True)
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "smallest", "noise",

@@ -24,24 +24,30 @@ from bench.ensemble import choose_members, majority_vote
 from bench.scoring import SILHOUETTE_SAMPLE, pairwise_nmi
 
 
-def order(table: pd.DataFrame, rule: str) -> pd.Index:
+def order(table: pd.DataFrame, rule: str, k: int | None = None) -> pd.Index:
     """The index of `table`'s rows in `rule`'s order, best first (missing values last, ties by
-    combo name, so the order never depends on the row order it came in)."""
+    combo name, so the order never depends on the row order it came in). With `k`, the combos
+    that found exactly `k` clusters come before the others: only they answer the question asked,
+    and the ensemble is built around the first of them."""
     encoders, partition = split_rule(rule)
     keys = [*encoders, partition, "combo"]
-    missing = [k for k in keys if k not in table]
+    missing = [c for c in keys if c not in table]
     if missing:
         raise ValueError(f"ranking rule {rule!r} needs column {missing[0]!r}: build the leaderboard "
                          "with the images and the run's cache")
+    if k is not None:
+        table = table.assign(found_k=table["clusters"] == k)
+        keys = ["found_k", *keys]
     return table.sort_values(keys, ascending=[False] * (len(keys) - 1) + [True], na_position="last",
                              kind="stable").index
 
 
-def rank(table: pd.DataFrame, rule: str) -> pd.DataFrame:
-    """`table`'s working combos in `rule`'s order, ranked 1, 2, ...: the working part of the
-    leaderboard that a run with `--rank-by rule` shows."""
+def rank(table: pd.DataFrame, rule: str, k: int | None = None) -> pd.DataFrame:
+    """`table`'s working combos in `rule`'s order (those that found `k` clusters first, when
+    given), ranked 1, 2, ...: the working part of the leaderboard that a run with
+    `--rank-by rule` shows."""
     ok = table[table["status"] == "ok"]
-    return ok.loc[order(ok, rule)].reset_index(drop=True).assign(rank=lambda t: np.arange(1, len(t) + 1))
+    return ok.loc[order(ok, rule, k)].reset_index(drop=True).assign(rank=lambda t: np.arange(1, len(t) + 1))
 
 
 def pick(table: pd.DataFrame, labels: dict, rule: str, k: int, top_k: int = 5,
@@ -49,7 +55,7 @@ def pick(table: pd.DataFrame, labels: dict, rule: str, k: int, top_k: int = 5,
     """What a run ranked by `rule` would choose, from its leaderboard and each combo's labels
     (`labels`: combo -> labels): (the working combos ranked, the ensemble's members best first,
     the combos passed over above the last member, each with the reason)."""
-    ranked = rank(table, rule)
+    ranked = rank(table, rule, k)
     members, skipped = choose_members(ranked, [labels.get(c) for c in ranked["combo"]], k, top_k, min_nmi)
     return ranked, list(ranked["combo"].iloc[members]), skipped
 

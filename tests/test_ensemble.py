@@ -104,8 +104,13 @@ def test_pick_reranks_a_board_by_any_rule_as_a_run_would():
                           "agreement": [0.1, 0.8, 0.6, np.nan]})
     labels = {"a": np.array([0, 1, 2, 2]), "b": np.array([0, 0, 1, 1]), "c": np.array([1, 1, 0, 0])}
     ranked, members, skipped = pick(table, labels, "silhouette", k=2, top_k=2, min_nmi=0.3)
-    assert ranked["combo"].tolist() == ["a", "c", "b"] and ranked["rank"].tolist() == [1, 2, 3]
-    assert members == ["c", "b"] and skipped == ["a (found 3 clusters)"]
+    # a, best by silhouette, found 3 clusters for k=2: it ranks after every combo that found 2,
+    # so rank 1 is the ensemble's leader
+    assert ranked["combo"].tolist() == ["c", "b", "a"] and ranked["rank"].tolist() == [1, 2, 3]
+    assert members == ["c", "b"] and skipped == []
+    ranked, members, skipped = pick(table, labels, "silhouette", k=3, top_k=2)
+    assert ranked["combo"].tolist() == ["a", "c", "b"] and members == ["a"]
+    assert skipped == []  # c and b rank below the only member
     ranked, members, skipped = pick(table, labels, "agreement", k=2, top_k=1)
     assert ranked["combo"].tolist() == ["b", "c", "a"] and members == ["b"] and skipped == []
 

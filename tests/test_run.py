@@ -156,7 +156,7 @@ class Broken:
     """A stand-in estimator that misbehaves in a chosen way."""
 
     def __init__(self, how, n_clusters=2, seed=0):
-        self.how = how
+        self.how, self.n_clusters = how, n_clusters
 
     def fit_predict(self, x):
         if self.how == "raise":
@@ -170,6 +170,9 @@ class Broken:
             labels = np.zeros(len(x), int)
             labels[np.argsort(-np.linalg.norm(x - x.mean(axis=0), axis=1))[:3]] = 1
             return labels
+        if self.how == "more":  # answers another question: two clusters more than asked for
+            from sklearn.cluster import KMeans
+            return KMeans(self.n_clusters + 2, n_init=4, random_state=0).fit_predict(x)
         return {"shape": np.zeros((len(x), 2), int), "one": np.zeros(len(x), int)}[self.how]
 
     def fit_transform(self, x):
@@ -178,12 +181,12 @@ class Broken:
 
 @pytest.fixture
 def broken_entries(monkeypatch):
-    """Registers clusterers boom/shape/one/warn/outliers and reducer nan for one test (in-process:
-    --jobs 1)."""
+    """Registers clusterers boom/shape/one/warn/outliers/more and reducer nan for one test
+    (in-process: --jobs 1)."""
     for name, how in (("boom", "raise"), ("shape", "shape"), ("one", "one"), ("warn", "warn"),
-                      ("outliers", "outliers")):
+                      ("outliers", "outliers"), ("more", "more")):
         monkeypatch.setitem(CLUSTERERS._entries, name,
-                            Entry(name, lambda n_clusters=2, seed=0, how=how: Broken(how)))
+                            Entry(name, lambda n_clusters=2, seed=0, how=how: Broken(how, n_clusters)))
     monkeypatch.setitem(REDUCERS._entries, "nan", Entry("nan", lambda seed=0: Broken("nan")))
 
 
@@ -221,6 +224,23 @@ def test_bad_results_are_recorded_and_the_rest_goes_on(broken_entries, digits_np
     assert board["score"].notna().sum() == 1
     members = json.loads((folder / "run.json").read_text())["ensemble"]["members"]
     assert members == [{"rank": 1, "combo": "pixels | pca32 | kmeans", "agreement": 1.0}]
+
+
+def test_a_combo_with_another_cluster_count_ranks_below_those_that_found_k(broken_entries, digits_npz,
+                                                                           run_cli, tmp_path):
+    grid = tmp_path / "g.toml"
+    grid.write_text('encoders = ["pixels"]\nreducers = ["pca32"]\nclusterers = ["more", "kmeans"]\n')
+    code, out, err = run_cli("--data", digits_npz, "--grid", grid, "--jobs", "1", "--no-plots",
+                             "--n-clusters", "2", "--rank-by", "silhouette")
+    assert code == 0, err
+    [folder] = run_dirs(tmp_path / "results")
+    board = pd.read_csv(folder / "leaderboard.csv").set_index("clusterer")
+    assert board.loc["more", "clusters"] == 4 and board.loc["more", "status"] == "ok"
+    assert board.loc["more", "silhouette"] > board.loc["kmeans", "silhouette"]  # what it would lead by
+    assert board.loc["kmeans", "rank"] == 1 and board.loc["more", "rank"] == 2
+    record = json.loads((folder / "run.json").read_text())
+    assert [m["combo"] for m in record["ensemble"]["members"]] == ["pixels | pca32 | kmeans"]
+    assert record["audit"]["top1_acc"] == pytest.approx(board.loc["kmeans", "acc"])  # rank 1 is the leader
 
 
 def test_one_big_cluster_plus_outliers_never_leads_nor_votes(broken_entries, digits_npz, run_cli, tmp_path):
