@@ -8,6 +8,7 @@ from bench.leaderboard import TIME_COLUMNS
 from conftest import run_dirs
 
 distributed = pytest.importorskip("dask.distributed")
+import dask  # noqa: E402  (after the skip: dask comes with distributed)
 
 
 def _result(out):
@@ -78,8 +79,10 @@ def test_a_killed_dask_worker_is_retried_and_a_task_that_always_kills_fails_in_o
     import bench.cluster
     kills = {"a": "never", "b": "once", "c": "always", "d": "never"}
     started = time.monotonic()
-    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster:
+    # one death allowed per task, not three: each death restarts a worker process
+    with dask.config.set({"distributed.scheduler.allowed-failures": 1}), \
+            distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                     host="127.0.0.1", dashboard_address=None) as cluster:
         records, executor = _map_on(cluster, _kill_tasks(tmp_path, kills), tmp_path)
     assert time.monotonic() - started < 120  # joblib's dask backend waited here forever
     assert set(records) == set(kills)  # nothing lost, the run goes on

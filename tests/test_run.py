@@ -136,14 +136,15 @@ def test_results_do_not_depend_on_jobs(digits_npz, run_cli, tmp_path):
 def test_the_core_count_changes_no_result(digits_npz, tmp_path):
     # fresh processes, one with one BLAS thread and one with the machine's own count: the
     # run-level scores of the main process broke a near-tie of cross_space the other way
-    # with more threads, before they ran on one thread as the stages do
+    # with more threads, before they ran on one thread as the stages do; one job, so the stages
+    # run in this process too, on one thread as in a worker
     grid = tmp_path / "small.toml"
     grid.write_text('encoders = [{name = "baseline", epochs = 1}, "pixels"]\nreducers = ["pca32"]\n'
                     'clusterers = ["kmeans", "gmm"]\n')
     one_thread = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
     for name, threads in (("one", one_thread), ("all", {})):
         done = subprocess.run([sys.executable, "-m", "bench.run", "--data", str(digits_npz), "--grid", str(grid),
-                               "--no-plots", "--quiet", "--jobs", "2", "--out", str(tmp_path / name)], cwd=ROOT,
+                               "--no-plots", "--quiet", "--jobs", "1", "--out", str(tmp_path / name)], cwd=ROOT,
                               capture_output=True, text=True, timeout=300, env={**os.environ, **threads})
         assert done.returncode == 0, done.stderr
     (b1, s1, _), (b2, s2, _) = (_outputs(run_dirs(tmp_path / name)[0]) for name in ("one", "all"))
