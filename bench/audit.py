@@ -8,7 +8,7 @@ import os
 import sys
 
 from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE
-from bench.run import OneLineParser, _at_least, _fraction, _non_negative, _positive, as_command
+from bench.run import DefaultsShown, OneLineParser, _at_least, _fraction, _non_negative, _positive, as_command
 
 SHOWN = 10  # rules in the console's tables; all of them in audit.csv and the page
 # how the tasks' runs are made: flags for --data only (finished runs were made already)
@@ -17,7 +17,7 @@ RUN_ONLY = ("grid", "seeds", "n_clusters", "epochs", "no_pretrained", "top_k", "
 
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python -m bench.audit", description=__doc__,
-                      formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+                      formatter_class=DefaultsShown)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", nargs="+", metavar="TASK", help="labelled tasks: an .npz with 'x' and "
                         "'y', or IMAGES:LABELS (a folder or .npy, and a .npy/.npz/.csv of labels)")

@@ -50,10 +50,20 @@ class OneLineParser(argparse.ArgumentParser):
         self.exit(2, f"error: {message} (see --help)\n")
 
 
+class DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
+    """Each flag's default in --help, except where it has none (or is an off switch) or its help
+    already says it."""
+
+    def _get_help_string(self, action):
+        if action.default is None or action.default is False or "default" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
+
+
 def parser() -> argparse.ArgumentParser:
     p = OneLineParser(
         prog="python -m bench.run", description=__doc__,
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=DefaultsShown)
     p.add_argument("--data", help="images: .npy (N,H,W,C), .npz with 'x' (and optional 'y'), or a "
                    "folder of PNG/JPEG; default release/trainX.npy if present, else the embedded "
                    "scikit-learn digits")

@@ -1,6 +1,7 @@
 """The README's Python quickstart and the example notebook run as a user would run them: from a
 folder holding only the hw4 layout (`release/trainX.npy`)."""
 
+import json
 import re
 import subprocess
 import sys
@@ -53,3 +54,23 @@ def test_the_quickstart_notebook_leaves_a_submission(tmp_path):
     assert any("image/png" in o.get("data", {}) for o in shown)  # the cluster pictures
     assert any("leaderboard, top 10" in o.get("data", {}).get("text/html", "") for o in shown)
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in shown)  # live bars
+
+
+def test_the_readmes_new_entries_run_through_every_reducer_and_clusterer(tmp_path):
+    # in a process of its own: the entries join the global registries
+    readme = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```python\n(.*?)```", readme, re.S)
+    [encoder] = [b for b in blocks if "MODELS.register" in b]
+    [others] = [b for b in blocks if "CLUSTERERS.register" in b]
+    script = "\n".join([
+        encoder, "from reducers import REDUCERS, pca", "from clusterers import CLUSTERERS", others,
+        "import json, numpy as np, bench",
+        f"x = np.load({str(tmp_path / 'x.npy')!r})",
+        "grid = bench.make_grid(['coarse'], ['pca16', 'pca32', 'pca50w', 'svd50'], ['kmeans', 'bisecting'])",
+        "board = bench.run_grid(x, 2, grid=grid, jobs=1, progress=False, out=" + repr(str(tmp_path)) + ").leaderboard",
+        "print(json.dumps(dict(zip(board['combo'], board['status']))))"])
+    np.save(tmp_path / "x.npy", hw4_shaped(40))
+    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    statuses = json.loads(done.stdout.strip().splitlines()[-1])
+    assert len(statuses) == 8 and set(statuses.values()) == {"ok"}, statuses
