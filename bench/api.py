@@ -103,6 +103,8 @@ class Result:
         folder = RunFolder(out, self.grid.name)
         try:
             folder.write_submission(self.labels)
+            if self.dataset.files is not None:  # a folder: which file got which label
+                folder.write_file_labels(self.dataset.files, self.labels)
             folder.write_table("leaderboard.csv", self.leaderboard)
             folder.write_combo_labels(self.combo_labels, self.dataset.y)
             if plots:

@@ -27,6 +27,7 @@ class Dataset:
     source: str
     fingerprint: str  # hash of the pixels, part of every cache key
     resized: dict | None = None  # what was resized to one size: {"size", "images", "sizes", "chosen"}
+    files: list[str] | None = None  # a folder's file names: image i was read from files[i]
 
     @property
     def resized_note(self) -> str:
@@ -124,11 +125,16 @@ def _open(file: Path):
 GREY_MODES = ("1", "L", "LA", "I", "I;16")
 
 
+def image_files(folder: Path) -> list[Path]:
+    """A folder's image files (not its subfolders') in the order they are read: by name."""
+    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
 def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict | None]:
     """A folder's images as one array, read one at a time into it (memory: the array and one
     image). Of mixed sizes, or when `image_size` is given, each is resized (`fit_to`); any
     colour image makes them all colour. Returns the array and what was resized, or None."""
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+    files = image_files(path)
     if not files:
         raise UserError(f"{path}: folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
     sizes, modes = [], set()
@@ -295,7 +301,9 @@ def load_dataset(data=None, labels=None, *, image_size: int | None = None) -> Da
     x = normalise(raw, source)
     if y is not None:
         y = check_labels(y, len(x), f"{source} (y)")
-    dataset = Dataset(x, y, source, fingerprint(raw), resized)
+    folder = isinstance(data, (str, Path)) and Path(data).is_dir()
+    files = [p.name for p in image_files(Path(data))] if folder else None
+    dataset = Dataset(x, y, source, fingerprint(raw), resized, files)
     if labels is not None:
         dataset.y = (read_labels(Path(labels), len(dataset.x)) if isinstance(labels, (str, Path))
                      else check_labels(labels, len(dataset.x), "labels"))

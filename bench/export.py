@@ -41,6 +41,11 @@ class RunFolder:
         pd.DataFrame({"id": np.arange(len(labels)), "label": labels}).to_csv(
             self.staging / "submission.csv", index=False)
 
+    def write_file_labels(self, files: list[str], labels: np.ndarray) -> None:
+        """file_labels.csv: the submission with each image's file name, for a folder's images."""
+        pd.DataFrame({"id": np.arange(len(labels)), "file": files, "label": labels}).to_csv(
+            self.staging / "file_labels.csv", index=False)
+
     def write_table(self, name: str, table: pd.DataFrame) -> None:
         # every digit: a table read back (the selection audit re-ranking a finished run) must
         # order near-ties as the run did; rounding made ties that broke by combo name instead

@@ -45,6 +45,33 @@ def test_folder_of_png_and_jpeg_in_name_order(tmp_path):
     assert data.x[0, 2].mean() > 0.9 and data.x[1, 0].mean() > 0.9  # a.jpg (blue) first
 
 
+def test_a_folders_run_names_each_files_label(tmp_path):
+    import pandas as pd
+
+    import bench
+    images = tmp_path / "images"
+    images.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(40):  # names out of numeric order: ids follow the sorted names
+        colour = (230, 20, 20) if i % 2 else (20, 20, 230)
+        noisy = np.clip(np.array(colour) + rng.normal(0, 10, (8, 8, 3)), 0, 255).astype(np.uint8)
+        Image.fromarray(noisy).save(images / f"img{i}.png")
+    grid = bench.make_grid(["pixels"], ["pca32"], ["kmeans"])
+    result = bench.run_grid(str(images), 2, grid=grid, jobs=1, progress=False, out=tmp_path / "out")
+    folder = result.write(plots=False)
+    named = pd.read_csv(folder / "file_labels.csv")
+    assert list(named.columns) == ["id", "file", "label"]
+    assert list(named["file"]) == sorted(f"img{i}.png" for i in range(40))  # img10 before img2
+    submission = pd.read_csv(folder / "submission.csv")
+    assert (named["label"] == submission["label"]).all()
+    red = named["file"].str.extract(r"(\d+)")[0].astype(int) % 2 == 1
+    assert named.groupby(red)["label"].nunique().eq(1).all() and named["label"].nunique() == 2
+    # an array has no file names, so no such file
+    plain = bench.run_grid(load_dataset(str(images)).x.transpose(0, 2, 3, 1), 2, grid=grid, jobs=1,
+                           progress=False, out=tmp_path / "out2")
+    assert not (plain.write(plots=False) / "file_labels.csv").exists()
+
+
 def test_labels_from_csv_and_npy(tmp_path):
     (tmp_path / "l.csv").write_text("id,label\n0,1\n1,0\n2,1\n")
     assert read_labels(tmp_path / "l.csv", 3).tolist() == [1, 0, 1]
