@@ -92,7 +92,8 @@ class Result:
         return summary_lines(self.record)
 
     def write(self, out=None, *, plots: bool = True, run_key: str | None = None) -> Path:
-        """The run folder under `out` (submission.csv, leaderboard.csv, combo_labels.npz, run.json and, with
+        """The run folder under `out` (submission.csv, file_labels.csv for a folder's images,
+        leaderboard.csv, combo_labels.npz, run.json and, with
         `plots`, the pictures and report.html), written whole or not at all; returns its path."""
         from bench import replay, report
         from bench.export import RunFolder, check_writable
@@ -102,9 +103,7 @@ class Result:
         record = {**self.record, "timings_s": {k: v for k, v in self.record["timings_s"].items() if k != "report"}}
         folder = RunFolder(out, self.grid.name)
         try:
-            folder.write_submission(self.labels)
-            if self.dataset.files is not None:  # a folder: which file got which label
-                folder.write_file_labels(self.dataset.files, self.labels)
+            folder.write_submission(self.labels, self.dataset.files)
             folder.write_table("leaderboard.csv", self.leaderboard)
             folder.write_combo_labels(self.combo_labels, self.dataset.y)
             if plots:

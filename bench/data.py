@@ -125,16 +125,12 @@ def _open(file: Path):
 GREY_MODES = ("1", "L", "LA", "I", "I;16")
 
 
-def image_files(folder: Path) -> list[Path]:
-    """A folder's image files (not its subfolders') in the order they are read: by name."""
-    return sorted(p for p in folder.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
-
-
-def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict | None]:
-    """A folder's images as one array, read one at a time into it (memory: the array and one
-    image). Of mixed sizes, or when `image_size` is given, each is resized (`fit_to`); any
-    colour image makes them all colour. Returns the array and what was resized, or None."""
-    files = image_files(path)
+def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict | None, list[str]]:
+    """A folder's images (not its subfolders'), in the order of their names, as one array read one
+    at a time into it (memory: the array and one image). Of mixed sizes, or when `image_size` is
+    given, each is resized (`fit_to`); any colour image makes them all colour. Returns the array,
+    what was resized (or None) and the file names, image i from the i-th."""
+    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
     if not files:
         raise UserError(f"{path}: folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
     sizes, modes = [], set()
@@ -159,7 +155,7 @@ def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict |
     if size:
         resized = {"size": size, "images": sum(s != (size, size) for s in sizes),
                    "sizes": len(set(sizes)), "chosen": "given" if image_size else "median shorter side"}
-    return images, resized
+    return images, resized, [file.name for file in files]
 
 
 def resize_array(raw: np.ndarray, size: int) -> np.ndarray:
@@ -176,17 +172,18 @@ def resize_array(raw: np.ndarray, size: int) -> np.ndarray:
     return out[..., 0] if raw.ndim == 3 else out
 
 
-def read_images(path: Path, image_size: int | None = None) -> tuple[np.ndarray, np.ndarray | None, dict | None]:
-    """The raw array, the labels if the file carries them, and what was resized (or None)."""
+def read_images(path: Path, image_size: int | None = None):
+    """The raw array, the labels if the file carries them, what was resized (or None) and, for
+    a folder, its file names in the array's order (else None)."""
     if not path.exists():
         raise UserError(f"{path}: no such file or folder")
     if path.is_dir():
-        images, resized = _load_folder(path, image_size)
-        return images, None, resized
+        images, resized, files = _load_folder(path, image_size)
+        return images, None, resized, files
     if path.suffix not in (".npy", ".npz"):
         raise UserError(f"{path}: unknown format {path.suffix or '(no suffix)'!r}; "
                         "give a .npy, an .npz with 'x', or a folder of images")
-    return *_load_array(path, "image"), None
+    return *_load_array(path, "image"), None, None
 
 
 def normalise(raw: np.ndarray, source: str) -> np.ndarray:
@@ -284,11 +281,11 @@ def load_dataset(data=None, labels=None, *, image_size: int | None = None) -> Da
     `image_size`: every image resized to that square (`fit_to`)."""
     if data is None and DEFAULT_DATA.exists():
         data = str(DEFAULT_DATA)
-    resized = None
+    resized = files = None
     if data is None:
         (raw, y), source = _digits(), DIGITS
     elif isinstance(data, (str, Path)):
-        raw, y, resized = read_images(Path(data), image_size)
+        raw, y, resized, files = read_images(Path(data), image_size)
         source = str(data)
     else:
         raw, y, source = np.asarray(data), None, f"array {tuple(np.shape(data))}"
@@ -301,8 +298,6 @@ def load_dataset(data=None, labels=None, *, image_size: int | None = None) -> Da
     x = normalise(raw, source)
     if y is not None:
         y = check_labels(y, len(x), f"{source} (y)")
-    folder = isinstance(data, (str, Path)) and Path(data).is_dir()
-    files = [p.name for p in image_files(Path(data))] if folder else None
     dataset = Dataset(x, y, source, fingerprint(raw), resized, files)
     if labels is not None:
         dataset.y = (read_labels(Path(labels), len(dataset.x)) if isinstance(labels, (str, Path))

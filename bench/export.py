@@ -36,15 +36,14 @@ class RunFolder:
         self.staging.chmod(0o755)  # mkdtemp makes it private; a run folder is for reading
         self.path = out / self.name
 
-    def write_submission(self, labels: np.ndarray) -> None:
-        # exactly as the seed tutorial writes it
-        pd.DataFrame({"id": np.arange(len(labels)), "label": labels}).to_csv(
-            self.staging / "submission.csv", index=False)
-
-    def write_file_labels(self, files: list[str], labels: np.ndarray) -> None:
-        """file_labels.csv: the submission with each image's file name, for a folder's images."""
-        pd.DataFrame({"id": np.arange(len(labels)), "file": files, "label": labels}).to_csv(
-            self.staging / "file_labels.csv", index=False)
+    def write_submission(self, labels: np.ndarray, files: list[str] | None = None) -> None:
+        """submission.csv exactly as the seed tutorial writes it (`id,label`); for a folder's
+        images (`files`, in id order) also file_labels.csv (`id,file,label`)."""
+        ids = np.arange(len(labels))
+        pd.DataFrame({"id": ids, "label": labels}).to_csv(self.staging / "submission.csv", index=False)
+        if files is not None:
+            pd.DataFrame({"id": ids, "file": files, "label": labels}).to_csv(
+                self.staging / "file_labels.csv", index=False)
 
     def write_table(self, name: str, table: pd.DataFrame) -> None:
         # every digit: a table read back (the selection audit re-ranking a finished run) must

@@ -51,11 +51,11 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 class DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
-    """Each flag's default in --help, except where it has none (or is an off switch) or its help
-    already says it."""
+    """Each flag's default in --help, except where it has none or is an off switch (a flag whose
+    help states its default has none here)."""
 
     def _get_help_string(self, action):
-        if action.default is None or action.default is False or "default" in (action.help or ""):
+        if action.default is None or action.default is False:
             return action.help
         return super()._get_help_string(action)
 
@@ -65,8 +65,8 @@ def parser() -> argparse.ArgumentParser:
         prog="python -m bench.run", description=__doc__,
         formatter_class=DefaultsShown)
     p.add_argument("--data", help="images: .npy (N,H,W,C), .npz with 'x' (and optional 'y'), or a "
-                   "folder of PNG/JPEG; default release/trainX.npy if present, else the embedded "
-                   "scikit-learn digits")
+                   "folder of image files (PNG, JPEG, ...); default release/trainX.npy if present, else "
+                   "the embedded scikit-learn digits")
     p.add_argument("--image-size", type=_at_least(2), metavar="S",
                    help="resize every image to SxS (shorter side to S, centre crop); default: images "
                    "of one size are kept as they are, mixed sizes become the median shorter side, "
@@ -77,9 +77,11 @@ def parser() -> argparse.ArgumentParser:
                    "when labels are known, else 2")
     p.add_argument("--grid", default="quick", help="named grid (seed, quick, full, no-pretrained) or a .toml file")
     p.add_argument("--seed", type=_non_negative, default=0, help="seed for every stage; same seed, same results")
-    p.add_argument("--epochs", type=_positive, help="override training epochs of every trainable encoder")
+    p.add_argument("--epochs", type=_positive, help="override training epochs of every trainable encoder "
+                   "(default: each entry's own, --list)")
     p.add_argument("--plateau", type=_fraction, help="stop every trainable encoder's training once "
-                   "two epochs in a row lower its loss by less than this fraction (epochs: the cap)")
+                   "two epochs in a row lower its loss by less than this fraction (epochs: the cap; "
+                   "default: each entry's own, 0.01-0.02 for conv, dense, denoise and vae, else 0)")
     p.add_argument("--out", default="results", help="folder for run folders and the cache")
     p.add_argument("--cache", help="stage cache folder (default OUT/cache)")
     p.add_argument("--known-zeros", type=_non_negative, default=5,

@@ -12,26 +12,30 @@ neither is one a grid can leave out.
 """
 
 import argparse
+import json
 
 import numpy as np
 import pandas as pd
 from common import stage_seconds
 
 from bench import ensemble, scoring, selection
-from bench.defaults import DEFAULT_RANK
-from bench.selection_audit import read_run, run_folders
+from bench.defaults import DEFAULT_RANK, split_rule
+from bench.selection_audit import NotAuditable, read_run, run_folders
 
 
-def replay(run, table: pd.DataFrame) -> tuple[float, float]:
-    """The default rule's (top-1 ACC, ensemble ACC) on `run` with only `table`'s combos."""
+def replay(run, table: pd.DataFrame) -> tuple[float, float, list[str]] | None:
+    """The default rule's (top-1 ACC, ensemble ACC, members) on `run` with only `table`'s combos;
+    None when none of them works."""
     table = table.copy()
     ok = table["status"] == "ok"
+    if not ok.any():
+        return None
     for rows in table[ok].groupby("encoder").groups.values():
         table.loc[rows, "encoder_agreement"] = scoring.agreement([run.labels[c] for c in table.loc[rows, "combo"]])
     ranked, members, _ = selection.pick(table, run.labels, DEFAULT_RANK, run.k, run.settings["top_k"],
                                         run.settings["min_nmi"])
     voted, _ = ensemble.combine("vote", [run.labels[c] for c in members], [], run.k, 0, run.seed)
-    return float(ranked["acc"].iloc[0]), scoring.accuracy(run.truth, voted)
+    return float(ranked["acc"].iloc[0]), scoring.accuracy(run.truth, voted), members
 
 
 def main() -> None:
@@ -39,30 +43,37 @@ def main() -> None:
     p.add_argument("runs", nargs="+", help="finished labelled run folders, or folders holding them")
     p.add_argument("--encoders", action="store_true", help="also leave out each encoder")
     args = p.parse_args()
-    runs = [read_run(folder) for folder in run_folders(args.runs)]
+    assert split_rule(DEFAULT_RANK)[1] == "encoder_agreement", "recompute the default's partition score"
+    runs = []
+    for folder in run_folders(args.runs):
+        try:
+            runs.append(read_run(folder))
+        except NotAuditable as e:
+            print(f"passed over: {e}")
     columns = ["reducer", "clusterer"] + (["encoder"] if args.encoders else [])
-    rows = []
-    for run in runs:
-        seconds = stage_seconds(run.table)
-        total = seconds.sum()
-        top1, whole = replay(run, run.table)
+    rows, differ = [], 0
+    for i, run in enumerate(runs):
+        total = stage_seconds(run.table).sum()
+        top1, whole, members = replay(run, run.table)
+        voted = [m["combo"] for m in json.loads((run.folder / "run.json").read_text())["ensemble"]["members"]]
+        differ += members != voted  # encoder_agreement recomputed in another order: last-bit ties
         ok = run.table[run.table["status"] == "ok"]
-        rows.append({"task": run.task, "seed": run.seed, "left out": "(nothing)", "time share": 0.0,
+        rows.append({"run": i, "task": run.task, "left out": "(nothing)", "time share": 0.0,
                      "top1": top1, "ensemble": whole, "oracle": ok["acc"].max()})
         for column in columns:
             for entry in sorted(run.table[column].unique()):
                 kept = run.table[run.table[column] != entry]
-                top1_without, without = replay(run, kept)
-                # its own stages, and for an encoder the reductions and clusterings of its latent
-                share = (run.table[run.table[column] == entry].drop_duplicates("combo")[
-                    ["encode_s", "reduce_s", "cluster_s"]].sum().sum() if column == "encoder"
-                         else seconds.xs(entry, level="entry").sum()) / total
-                rows.append({"task": run.task, "seed": run.seed, "left out": f"{column} {entry}",
-                             "time share": share, "top1": top1_without, "ensemble": without,
+                replayed = replay(run, kept)
+                if replayed is None:
+                    continue
+                rows.append({"run": i, "task": run.task, "left out": f"{column} {entry}",
+                             # the seconds of the stages no longer run: its own and those on its output
+                             "time share": 1 - stage_seconds(kept).sum() / total,
+                             "top1": replayed[0], "ensemble": replayed[1],
                              "oracle": kept[kept["status"] == "ok"]["acc"].max()})
     table = pd.DataFrame(rows)
-    base = table[table["left out"] == "(nothing)"].set_index(["task", "seed"])
-    table = table.merge(base[["top1", "ensemble", "oracle"]], left_on=["task", "seed"], right_index=True,
+    base = table[table["left out"] == "(nothing)"].set_index("run")
+    table = table.merge(base[["top1", "ensemble", "oracle"]], left_on="run", right_index=True,
                         suffixes=("", " all"))
     for name in ("top1", "ensemble", "oracle"):
         table[f"Δ {name}"] = table[name] - table[f"{name} all"]
@@ -71,8 +82,9 @@ def main() -> None:
         d_ensemble_mean=("Δ ensemble", "mean"), d_ensemble_min=("Δ ensemble", "min"),
         d_top1_mean=("Δ top1", "mean"), d_oracle_mean=("Δ oracle", "mean"))
     pd.set_option("display.width", 200)
-    print(f"{len(runs)} runs; default rule {DEFAULT_RANK!r}; mean ensemble ACC with every entry "
-          f"{base['ensemble'].mean():.4f}, top-1 {base['top1'].mean():.4f}")
+    print(f"{len(runs)} runs ({differ} whose replayed members differ from the run's own); default rule "
+          f"{DEFAULT_RANK!r}; mean ensemble ACC with every entry {base['ensemble'].mean():.4f}, "
+          f"top-1 {base['top1'].mean():.4f}")
     print(summary.sort_values("time_share", ascending=False).round(4).to_string())
 
 

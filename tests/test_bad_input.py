@@ -236,11 +236,3 @@ def test_every_parameter_of_every_entry_refuses_a_bad_value(kind, entry, param, 
     with pytest.raises(UserError, match=f"{entry}\\({param}={value}\\)"):
         check_entries(Grid("g", **specs), data, n_clusters=2, seed=0)
 
-
-@pytest.mark.parametrize("command", ["bench.run", "bench.audit"])
-def test_help_shows_each_default_once_and_no_empty_one(command):
-    import importlib
-    text = " ".join(importlib.import_module(command).parser().format_help().split())  # unwrapped
-    assert "(default: None)" not in text and "(default: False)" not in text
-    assert text.count("(default: 5)") >= 1  # --top-k, said once
-    assert "default: quick) (default" not in text  # a default the help states is not repeated

@@ -8,7 +8,7 @@ from bench.leaderboard import TIME_COLUMNS
 from conftest import run_dirs
 
 distributed = pytest.importorskip("dask.distributed")
-import dask  # after the skip: dask comes with distributed
+import dask  # noqa: E402  (after the skip: dask comes with distributed)
 
 
 def _result(out):

@@ -62,8 +62,6 @@ def test_a_folders_run_names_each_files_label(tmp_path):
     named = pd.read_csv(folder / "file_labels.csv")
     assert list(named.columns) == ["id", "file", "label"]
     assert list(named["file"]) == sorted(f"img{i}.png" for i in range(40))  # img10 before img2
-    submission = pd.read_csv(folder / "submission.csv")
-    assert (named["label"] == submission["label"]).all()
     red = named["file"].str.extract(r"(\d+)")[0].astype(int) % 2 == 1
     assert named.groupby(red)["label"].nunique().eq(1).all() and named["label"].nunique() == 2
     # an array has no file names, so no such file

@@ -56,7 +56,7 @@ def test_the_quickstart_notebook_leaves_a_submission(tmp_path):
     assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in shown)  # live bars
 
 
-def test_the_readmes_new_entries_run_through_every_reducer_and_clusterer(tmp_path):
+def test_the_readmes_new_entries_run_through_pca_svd_and_their_own_reducer_and_clusterer(tmp_path):
     # in a process of its own: the entries join the global registries
     readme = (ROOT / "README.md").read_text()
     blocks = re.findall(r"```python\n(.*?)```", readme, re.S)

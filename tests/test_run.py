@@ -332,3 +332,17 @@ def test_min_nmi_passes_over_combos_that_tell_another_story(digits_npz, run_cli,
     assert len(ranks) >= 2 and len(passed_over) >= 1  # the case tests both sides of the threshold
     assert [note.split(" (")[0] for note in ensemble["skipped"]] == passed_over["combo"].tolist()
     assert all(float(note.split("NMI ")[1].split()[0]) < 0.8 for note in ensemble["skipped"])
+
+
+@pytest.mark.parametrize("command", ["bench.run", "bench.audit"])
+def test_help_shows_each_real_default_once(command):
+    import argparse
+    import importlib
+    import re
+    parser = importlib.import_module(command).parser()
+    text = " ".join(parser.format_help().split())  # unwrapped
+    assert "(default: None)" not in text and "(default: False)" not in text
+    assert not re.search(r"\(default[^)]*\)\s*\(default", text)  # none said twice
+    for action in parser._actions:
+        if action.default not in (None, False, argparse.SUPPRESS) and action.help:
+            assert f"(default: {action.default})" in text, action.dest
