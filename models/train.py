@@ -51,8 +51,9 @@ def adam(params, **kwargs) -> torch.optim.Adam:
     """`torch.optim.Adam(params, **kwargs)`, built with stop signals held (`signals_held`): every
     optimizer of bench is made here, so none can be the one whose lazy import eats a Ctrl-C."""
     with signals_held():
-        # foreach: each step's arithmetic for all parameters in a few calls; torch's CPU default
-        # loops over them in Python, the same results (bitwise) and up to 1.2x slower for SCAN's head
+        # foreach: each step's arithmetic for all parameters in a few calls, where torch's CPU
+        # default loops over them in Python: bitwise the same weights, and SCAN's head fits faster
+        # (benchmarks/experiments/adam_foreach.py)
         return torch.optim.Adam(params, **{"foreach": True, **kwargs})
 
 
