@@ -52,7 +52,7 @@ def adam(params, **kwargs) -> torch.optim.Adam:
     optimizer of bench is made here, so none can be the one whose lazy import eats a Ctrl-C."""
     with signals_held():
         # foreach: each step's arithmetic for all parameters in a few calls, where torch's CPU
-        # default loops over them in Python: bitwise the same weights, and SCAN's head fits faster
+        # default loops over them in Python: bitwise the same weights, a few per cent faster
         # (benchmarks/experiments/adam_foreach.py)
         return torch.optim.Adam(params, **{"foreach": True, **kwargs})
 
