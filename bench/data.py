@@ -172,7 +172,8 @@ def resize_array(raw: np.ndarray, size: int) -> np.ndarray:
     return out[..., 0] if raw.ndim == 3 else out
 
 
-def read_images(path: Path, image_size: int | None = None):
+def read_images(path: Path, image_size: int | None = None) -> tuple[np.ndarray, np.ndarray | None, dict | None,
+                                                                  list[str] | None]:
     """The raw array, the labels if the file carries them, what was resized (or None) and, for
     a folder, its file names in the array's order (else None)."""
     if not path.exists():

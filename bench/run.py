@@ -51,8 +51,8 @@ class OneLineParser(argparse.ArgumentParser):
 
 
 class DefaultsShown(argparse.ArgumentDefaultsHelpFormatter):
-    """Each flag's default in --help, except where it has none or is an off switch (a flag whose
-    help states its default has none here)."""
+    """Each flag's default in --help, except where it has none or is an off switch. A flag whose
+    help describes its default in words has no default value, so nothing is said twice."""
 
     def _get_help_string(self, action):
         if action.default is None or action.default is False:

@@ -235,4 +235,3 @@ def test_every_parameter_of_every_entry_refuses_a_bad_value(kind, entry, param, 
     data = load_dataset(None)
     with pytest.raises(UserError, match=f"{entry}\\({param}={value}\\)"):
         check_entries(Grid("g", **specs), data, n_clusters=2, seed=0)
-
