@@ -71,7 +71,7 @@ class Grid:
 
 NOT_IN_FULL = {"identity", "effnet", "effnet2", "simclr-scan"}  # name them to use them: identity's thousands of
 # raw dimensions make GMM and spectral crawl; effnet and effnet2 are in `full` side by side, as effnets
-# (docs/encoders.md); simclr-scan joins the named grids only once the selection audit says it pays for its time
+# (docs/encoders.md); simclr-scan costs more than it brings on the CPU (docs/encoders.md)
 
 
 def _everything(name: str, pretrained: bool = True) -> Grid:

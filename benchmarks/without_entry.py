@@ -8,7 +8,7 @@ left; then the default rule's top-1 and ensemble are measured by the labels, bes
 entry's share of the run's stage seconds. An entry that costs much and whose absence changes
 neither is one a grid can leave out.
 
-    python benchmarks/without_entry.py results/audit-runs/*/ [--encoders]
+    python benchmarks/without_entry.py results/audit-runs/*/ [--encoders] [--detail "encoder simclr-scan"]
 """
 
 import argparse
@@ -42,6 +42,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", help="finished labelled run folders, or folders holding them")
     p.add_argument("--encoders", action="store_true", help="also leave out each encoder")
+    p.add_argument("--detail", metavar="ENTRY", help='also print each run with and without ENTRY, '
+                   'as the summary names it (e.g. "encoder simclr-scan")')
     args = p.parse_args()
     assert split_rule(DEFAULT_RANK)[1] == "encoder_agreement", "recompute the default's partition score"
     runs = []
@@ -86,6 +88,11 @@ def main() -> None:
           f"{DEFAULT_RANK!r}; mean ensemble ACC with every entry {base['ensemble'].mean():.4f}, "
           f"top-1 {base['top1'].mean():.4f}")
     print(summary.sort_values("time_share", ascending=False).round(4).to_string())
+    if args.detail:
+        rows = table[table["left out"] == args.detail]
+        print(f"\nwith and without {args.detail}, per run:")
+        print(rows[["task", "time share", "oracle all", "oracle", "ensemble all", "ensemble", "top1 all", "top1"]]
+              .round(4).to_string(index=False))
 
 
 if __name__ == "__main__":
