@@ -39,18 +39,17 @@ def phased(variant: str, model, n_images: int):
     """The training loop's schedule maker, replaced in this process for `variant`."""
     steps = [epochs * batches(n_images, model.batch_size) for epochs in model.phases(n_images)]
     starts = list(itertools.accumulate(steps, initial=0))
+    decays = [cosine(model.schedule, max(1, n)) for n in steps]  # each phase's, built once
 
     def factor(step: int) -> float:
         phase = max(i for i in range(3) if starts[i] <= step)
-        if variant == "paper" and phase > 0:
-            return 1e-4 / model.lr
         if variant == "paper":
-            return cosine(model.schedule, steps[0])(step)
-        return cosine(model.schedule, max(1, steps[phase]))(step - starts[phase])
+            return decays[0](step) if phase == 0 else 1e-4 / model.lr
+        return decays[phase](step - starts[phase])
     return lambda schedule, total: factor
 
 
-def trained(variant: str, task: str, n: int, seed: int) -> tuple[str, float, float, float]:
+def trained(variant: str, task: str, n: int, seed: int) -> tuple[float, float, float]:
     torch.set_num_threads(1)
     data = load(task, n)
     k = data.n_classes
@@ -61,7 +60,7 @@ def trained(variant: str, task: str, n: int, seed: int) -> tuple[str, float, flo
     started = time.perf_counter()
     latent, _ = models.train.fit_encoder(model, data.x, seed=seed, device=torch.device("cpu"))
     seconds = time.perf_counter() - started
-    return variant, accuracy(data.y, latent[:, -k:].argmax(1)), kmeans_acc(latent[:, :-k], data, seed), seconds
+    return accuracy(data.y, latent[:, -k:].argmax(1)), kmeans_acc(latent[:, :-k], data, seed), seconds
 
 
 def main():
@@ -73,7 +72,7 @@ def main():
     args = p.parse_args()
     jobs = [(variant, task, seed) for task in args.tasks for seed in args.seeds for variant in args.variants]
     results = Parallel(n_jobs=2)(delayed(trained)(v, t, args.n, s) for v, t, s in jobs)
-    for (variant, task, seed), (_, argmax, kmeans, seconds) in zip(jobs, results):
+    for (variant, task, seed), (argmax, kmeans, seconds) in zip(jobs, results):
         print(f"{task} seed {seed} {variant:>9}: argmax {argmax:.3f}, k-means on features {kmeans:.3f} ({seconds:.0f} s)")
 
 
