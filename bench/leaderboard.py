@@ -86,7 +86,7 @@ def _add_run_scores(table: pd.DataFrame, outcomes: list[Outcome], usable: np.nda
     """The scores that compare each combo with the whole run (cross-space, encoder agreement)
     and each encoder's (bench.representation). The costly ones depend only on cached stage
     results, so they are kept in the cache too, under those stages' keys: a warm rerun is quick."""
-    table[["cross_space", "encoder_silhouette", "encoder_agreement"]] = np.nan
+    table[["cross_space", "encoder_silhouette"]] = np.nan
     key = make_key(stage="crossspace", seed=seed, code=code_version(crossspace, selection),
                    spaces=sorted({o.ok_key("reduce") for o in outcomes} - {None}),
                    combos=[o.records["cluster"].key for o, u in zip(outcomes, usable) if u])
@@ -94,11 +94,19 @@ def _add_run_scores(table: pd.DataFrame, outcomes: list[Outcome], usable: np.nda
         crossspace.of_run(outcomes, usable, cache, seed=seed),
         crossspace.in_encoder_space(outcomes, usable, cache, seed=seed)].tolist())
     table.loc[usable, ["cross_space", "encoder_silhouette"]] = np.array(spaces, float).reshape(-1, 2)
-    for members in table[usable].groupby("encoder").groups.values():
-        table.loc[members, "encoder_agreement"] = scoring.agreement([outcomes[i].labels for i in members])
+    table["encoder_agreement"] = encoder_agreement(table, {o.combo.label: o.labels for o in outcomes})
     by_encoder = representation.of_run(outcomes, images, cache, seed=seed)
     for score, column in zip(representation.SCORES, ENCODER_COLUMNS):
         table[column] = [by_encoder.get(e, {}).get(score, np.nan) for e in table["encoder"]]
+
+
+def encoder_agreement(table: pd.DataFrame, labels: dict) -> pd.Series:
+    """Each working combo's mean NMI to the other working combos of its encoder (`labels`: combo
+    -> its labels): the partition its own encoder's combos agree on, whatever the other encoders find."""
+    out = pd.Series(np.nan, index=table.index)
+    for rows in table[table["status"] == "ok"].groupby("encoder").groups.values():
+        out[rows] = scoring.agreement([labels[c] for c in table.loc[rows, "combo"]])
+    return out
 
 
 def outcome_order(table: pd.DataFrame, outcomes: list[Outcome]) -> list[Outcome]:

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 from common import stage_seconds
 
-from bench import ensemble, scoring, selection
+from bench import ensemble, leaderboard, scoring, selection
 from bench.defaults import DEFAULT_RANK, split_rule
 from bench.selection_audit import NotAuditable, read_run, run_folders
 
@@ -26,12 +26,9 @@ from bench.selection_audit import NotAuditable, read_run, run_folders
 def replay(run, table: pd.DataFrame) -> tuple[float, float, list[str]] | None:
     """The default rule's (top-1 ACC, ensemble ACC, members) on `run` with only `table`'s combos;
     None when none of them works."""
-    table = table.copy()
-    ok = table["status"] == "ok"
-    if not ok.any():
+    if not (table["status"] == "ok").any():
         return None
-    for rows in table[ok].groupby("encoder").groups.values():
-        table.loc[rows, "encoder_agreement"] = scoring.agreement([run.labels[c] for c in table.loc[rows, "combo"]])
+    table = table.assign(encoder_agreement=leaderboard.encoder_agreement(table, run.labels))
     ranked, members, _ = selection.pick(table, run.labels, DEFAULT_RANK, run.k, run.settings["top_k"],
                                         run.settings["min_nmi"])
     voted, _ = ensemble.combine("vote", [run.labels[c] for c in members], [], run.k, 0, run.seed)
