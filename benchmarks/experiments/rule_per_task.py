@@ -25,17 +25,17 @@ def main() -> None:
     rows = []
     for task, part in runs.groupby("task"):
         ensemble = part.pivot_table(index="rule", columns="seed", values="ensemble")
+        if len(ensemble.columns) < 2:
+            continue
+        lead_on_all = ensemble.mean(axis=1).max() - ensemble.loc[DEFAULT_RANK].mean()
         for held_out in ensemble.columns:
-            if len(ensemble.columns) < 2:
-                break
-            chosen = ensemble.drop(columns=held_out).mean(axis=1).idxmax()
+            others = ensemble.drop(columns=held_out).mean(axis=1)
+            chosen = others.idxmax()
             rows.append({"task": task, "held-out seed": held_out, "best rule on the other seeds": chosen,
-                         "its lead there": ensemble.drop(columns=held_out).mean(axis=1).max()
-                         - ensemble.drop(columns=held_out).loc[DEFAULT_RANK].mean(),
+                         "its lead there": others[chosen] - others[DEFAULT_RANK],
                          "its lead on the held-out seed": ensemble.at[chosen, held_out]
                          - ensemble.at[DEFAULT_RANK, held_out],
-                         "best rule's lead, chosen on all seeds": ensemble.mean(axis=1).max()
-                         - ensemble.loc[DEFAULT_RANK].mean()})
+                         "best rule's lead, chosen on all seeds": lead_on_all})
     table = pd.DataFrame(rows)
     if table.empty:
         raise SystemExit("every task needs at least two seeds")
