@@ -34,16 +34,17 @@ STAGE = textwrap.dedent("""
 
 
 def run_stage(cache_root, key):
-    env = {**os.environ, "NUMBA_CACHE_DIR": str(cache_root / "numba")}  # not the machine's own
-    done = subprocess.run([sys.executable, "-c", STAGE, str(cache_root), key], cwd=ROOT, env=env,
+    # numba's cache is the machine's own, as in a run: an empty one would cost this test a
+    # compilation of every kernel that the rest of the suite then loads anyway
+    done = subprocess.run([sys.executable, "-c", STAGE, str(cache_root), key], cwd=ROOT,
                           capture_output=True, text=True)
     assert done.returncode == 0, done.stderr[-2000:]
     return json.loads(done.stdout)
 
 
 def test_a_second_process_loads_umaps_kernels_instead_of_compiling_them(tmp_path):
-    first = run_stage(tmp_path, "first")
-    assert "smooth_knn_dist" in first["compiled"] and not first["hits"]
+    first = run_stage(tmp_path, "first")  # compiles the kernels, or loads them if a run did
+    assert "smooth_knn_dist" in first["compiled"] + first["hits"]  # UMAP does not cache it itself
     second = run_stage(tmp_path, "second")  # another key: the stage itself runs again
     assert "smooth_knn_dist" in second["hits"] and not second["compiled"]
     assert second["embedding"] == first["embedding"]  # the same machine code, the same result
