@@ -1,7 +1,6 @@
 """numba's compiled kernels kept on disk: a second process loads them."""
 
 import json
-import os
 import subprocess
 import sys
 import textwrap
