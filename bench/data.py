@@ -35,7 +35,8 @@ class Dataset:
         r = self.resized
         if not r:
             return ""
-        why = "as asked" if r["chosen"] == "given" else f"the median shorter side of {r['sizes']} sizes, at most {MAX_AUTO_SIZE}"
+        why = "as asked" if r["chosen"] == "given" else (
+            f"the median shorter side of {r['sizes']} sizes, at most {MAX_AUTO_SIZE}, down to a multiple of {SIZE_MULTIPLE}")
         return f" ({r['images']} resized to {r['size']}x{r['size']}: {why})"
 
     @property
@@ -122,7 +123,21 @@ def _open(file: Path):
         raise UserError(f"{file}: not a readable image ({e})") from None
 
 
-GREY_MODES = ("1", "L", "LA", "I", "I;16")
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L")
+SIZE_MULTIPLE = 4  # a chosen size suits every encoder (the autoencoders halve the side twice)
+
+
+def _pixels(im, mode: str, file: Path):
+    """`im` in `mode` (8 bits a channel). 16-bit grey (PNG, TIFF) is scaled from 0..65535: PIL's
+    own conversion clips every value above 255 to white."""
+    from PIL import Image
+    if im.mode.startswith("I"):
+        values = np.asarray(im, dtype=np.float64)
+        if values.min() < 0 or values.max() > 65535:
+            raise UserError(f"{file}: values span {values.min():g}..{values.max():g}; "
+                            "expected 8-bit or 16-bit images")
+        im = Image.fromarray(np.round(values / 257).astype(np.uint8), "L")
+    return im.convert(mode)
 
 
 def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict | None, list[str]]:
@@ -130,7 +145,8 @@ def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict |
     at a time into it (memory: the array and one image). Of mixed sizes, or when `image_size` is
     given, each is resized (`fit_to`); any colour image makes them all colour. Returns the array,
     what was resized (or None) and the file names, image i from the i-th."""
-    files = sorted(p for p in path.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    files = sorted(p for p in path.iterdir()  # not hidden files: a Mac's "._x.png" holds no image
+                   if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith("."))
     if not files:
         raise UserError(f"{path}: folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
     sizes, modes = [], set()
@@ -141,13 +157,14 @@ def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict |
     mode = "RGB" if "RGB" in modes else "L"
     size = image_size
     if size is None and len(set(sizes)) > 1:
-        size = min(MAX_AUTO_SIZE, int(np.median([min(s) for s in sizes])))
+        median = min(MAX_AUTO_SIZE, int(np.median([min(s) for s in sizes])))
+        size = max(SIZE_MULTIPLE, median - median % SIZE_MULTIPLE)
     w, h = (size, size) if size else sizes[0]
     images = np.empty((len(files), h, w) + ((3,) if mode == "RGB" else ()), np.uint8)
     for i, file in enumerate(files):
         with _open(file) as im:
             try:
-                im = im.convert(mode)
+                im = _pixels(im, mode, file)
             except OSError as e:
                 raise UserError(f"{file}: not a readable image ({e})") from None
             images[i] = np.asarray(fit_to(im, size) if size else im)

@@ -112,6 +112,7 @@ def _bad_inputs():
         "labels length": (good, ["--labels", "labels"], "3 labels for 20 images"),
         "object array": (np.array([{"a": 1}] * 3, dtype=object), None, "pickled"),
         "out of range": (good * 2.0, None, "expected 0..255"),
+        "rule misspelt": (good, ["--rank-by", "silhoutte"], "not a ranking rule (did you mean 'silhouette'?)"),
     }
 
 
@@ -144,8 +145,9 @@ def test_a_folder_of_mixed_sizes_and_modes_becomes_one_colour_size(tmp_path):
                                               ("RGB", (30, 30), (0, 0, 250)), ("RGB", (9, 14), (5, 5, 5))]):
         _save(tmp_path, f"{i}.png", mode, size, colour)
     data = load_dataset(str(tmp_path))
-    assert data.x.shape == (4, 3, 13, 13)  # the median shorter side of 10, 16, 30, 9
-    assert data.resized == {"size": 13, "images": 4, "sizes": 4, "chosen": "median shorter side"}
+    # the median shorter side of 10, 16, 30, 9 (13), down to a multiple of 4, which every encoder takes
+    assert data.x.shape == (4, 3, 12, 12)
+    assert data.resized == {"size": 12, "images": 4, "sizes": 4, "chosen": "median shorter side"}
     grey = data.x[1]
     assert np.allclose(grey[0], grey[1]) and np.allclose(grey, 90 / 255 * 2 - 1, atol=1e-6)
     assert np.allclose(data.x[0, 0], 200 / 255 * 2 - 1, atol=1e-6)  # a flat image stays its colour
@@ -155,6 +157,16 @@ def test_a_folder_of_mixed_sizes_and_modes_becomes_one_colour_size(tmp_path):
     for i, size in enumerate([(100, 120), (300, 200)]):
         _save(big, f"{i}.jpg", "RGB", size, (i * 100, 50, 50))
     assert load_dataset(str(big)).x.shape == (2, 3, MAX_AUTO_SIZE, MAX_AUTO_SIZE)
+
+
+def test_a_folder_of_16_bit_grey_is_scaled_not_clipped_and_hidden_files_are_passed_over(tmp_path):
+    values = np.array([0, 20000, 40000, 65535])
+    for i, value in enumerate(values):
+        Image.fromarray(np.full((8, 8), value, np.uint16)).save(tmp_path / f"{i}.png")  # 16-bit PNG
+    (tmp_path / "._0.png").write_bytes(b"\x00\x05\x16\x07 a Mac's resource fork")
+    data = load_dataset(str(tmp_path))
+    assert data.files == ["0.png", "1.png", "2.png", "3.png"]
+    assert np.allclose(data.x[:, 0, 0, 0], np.round(values / 257) / 255 * 2 - 1)
 
 
 def test_resizing_keeps_the_centre_and_the_dtype():
