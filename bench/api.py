@@ -184,6 +184,9 @@ def prepare(images, labels, n_clusters, options: dict):
     check_entries(grid, dataset, n_clusters=k, seed=options["seed"])
     if options["known_zeros"] > n:
         raise UserError(f"{_named('known_zeros')} {options['known_zeros']}: more than the {n} images")
+    for name in ("out", "cache"):  # Path("") is the working folder: an empty variable, more likely
+        if options[name] is not None and not str(options[name]).strip():
+            raise UserError(f"{_named(name)}: empty; name a folder")
     check_writable(Path(options["out"]))
     if options["cache"] is not None:
         check_writable(Path(options["cache"]), "cache folder")
@@ -287,7 +290,9 @@ def _decide(outcomes, dataset, cache, console, *, k, seed, rank_by, min_share, t
     if (table["status"] != "ok").all():
         from bench.console import leaderboard_table
         console.print(leaderboard_table(table, set(), rank_by))
-        raise UserError("every combo failed; see the status column above")
+        # the commonest reason in the error itself: with --quiet or from Python nothing is shown above
+        reasons = table["status"].value_counts()
+        raise UserError(f"no combo worked; {reasons.iloc[0]} of {len(table)}: {reasons.index[0]}")
     _, chosen, skipped = selection.pick(table, {o.combo.label: o.labels for o in outcomes}, rank_by, k,
                                         top_k, min_nmi)
     rows = {row.combo: (row, o) for row, o in zip(table.itertuples(), ranked)}

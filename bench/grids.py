@@ -102,6 +102,9 @@ def drop_pretrained(grid: Grid) -> None:
         raise UserError(f"grid {grid.name}: --no-pretrained leaves no encoder")
 
 
+RUN_SETTINGS = {"seed": "--seed", "n_clusters": "--n-clusters"}  # given to every entry by the run
+
+
 def _spec(item, registry: Registry, source: str) -> Spec:
     if isinstance(item, str):
         item = {"name": item}
@@ -110,6 +113,9 @@ def _spec(item, registry: Registry, source: str) -> Spec:
     params = {k: v for k, v in item.items() if k not in ("name", "label")}
     entry = registry.get(item["name"])
     for key in params:
+        if key in RUN_SETTINGS:
+            raise UserError(f"{source}: {key!r} of {registry.kind} {entry.name!r} is the run's, "
+                            f"the same for every entry; set {RUN_SETTINGS[key]}")
         if not entry.accepts(key):
             raise UserError(f"{source}: {registry.kind} {entry.name!r} takes no parameter {key!r}")
     return Spec(entry.name, tuple(sorted(params.items())), item.get("label", ""))
@@ -195,7 +201,7 @@ def check_entries(grid: Grid, dataset, *, n_clusters: int, seed: int) -> None:
         multiple = getattr(entry, "input_multiple", 1)
         if h % multiple or w % multiple:
             raise UserError(f"{dataset.source}: images are {h}x{w}; encoder {spec.label!r} needs "
-                            f"height and width that are multiples of {multiple}")
+                            f"height and width that are multiples of {multiple} (--image-size N resizes them)")
 
 
 def check_travel(grid: Grid, backend: str) -> None:

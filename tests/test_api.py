@@ -97,6 +97,14 @@ def test_bad_options_are_one_error_before_any_work(digits, tmp_path, options, me
     assert not (tmp_path / "out").exists()
 
 
+def test_an_empty_folder_name_is_refused_not_read_as_the_working_folder(digits, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for name in ("out", "cache"):
+        with pytest.raises(UserError, match=rf"^{name} \(--{name}\): empty; name a folder$"):
+            bench.run_grid(digits[0], grid="seed", progress=False, **{"out": tmp_path / "o", name: " "})
+    assert list(tmp_path.iterdir()) == []
+
+
 USER_SCRIPT = textwrap.dedent('''
     import json
     import sys

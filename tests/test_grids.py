@@ -67,6 +67,10 @@ def test_toml_grid_with_parameters(tmp_path):
     ('encoders = ["baseline"]\nreducers = [{name = "pca32", size = 3}]\nclusterers = ["kmeans"]',
      "takes no parameter 'size'"),
     ('encoders = ["baseline", "baseline"]\nreducers = ["pca32"]\nclusterers = ["kmeans"]', "twice"),
+    ('encoders = ["baseline"]\nreducers = ["pca32"]\nclusterers = [{name = "kmeans", n_clusters = 5}]',
+     "'n_clusters' of clusterer 'kmeans' is the run's, the same for every entry; set --n-clusters"),
+    ('encoders = ["baseline"]\nreducers = [{name = "pca32", seed = 4}]\nclusterers = ["kmeans"]',
+     "'seed' of reducer 'pca32' is the run's, the same for every entry; set --seed"),
 ])
 def test_bad_toml_grids(tmp_path, text, message):
     path = tmp_path / "bad.toml"
