@@ -131,6 +131,7 @@ class Audit:
     labelled: list = field(repr=False, default_factory=list)  # LabelledRun of each run
     undefined: list = field(default_factory=list)  # rules left out: a column without values in some run
     seconds: float = 0.0
+    out: object = "results"  # where write() puts the audit folder by default: run_audit's `out`
 
     def table(self, metric: str = "regret", method: str = "vote") -> pd.DataFrame:
         """rule x task: the mean over seeds of `metric`, with the mean (and the worst) over tasks;
@@ -197,10 +198,11 @@ class Audit:
                    if s[name] != SETTINGS[name])]
         return " ".join(p for p in parts if p)
 
-    def write(self, out="results") -> Path:
-        """A folder under `out` with audit.csv, audit.json and audit.html; returns its path."""
+    def write(self, out=None) -> Path:
+        """A folder under `out` (default: run_audit's `out`, else results) with audit.csv,
+        audit.json and audit.html; returns its path."""
         from bench.export import RunFolder, check_writable
-        out = Path(out)
+        out = Path(out if out is not None else self.out)
         check_writable(out)
         folder = RunFolder(out, "audit")
         try:
@@ -316,6 +318,8 @@ def _tasks(tasks) -> list[tuple[str, object, object]]:
     out = []
     for name, task in items:
         if isinstance(task, tuple):
+            if len(task) != 2:
+                raise UserError(f"task {name or len(out) + 1}: a tuple of {len(task)}; give (images, labels)")
             images, labels = task
         elif isinstance(task, (str, Path)) and not Path(task).exists() and ":" in str(task):
             images, labels = str(task).rsplit(":", 1)
@@ -349,6 +353,9 @@ def run_audit(tasks, *, grid="quick", seeds=(0,), rules=None, methods=None, n_cl
     tasks = _tasks(tasks)
     if not tasks:
         raise UserError("no tasks to audit")
+    seeds = list(seeds)
+    if len(set(seeds)) < len(seeds):  # said now, not after running every task twice
+        raise UserError(f"seeds {seeds}: seed {max(seeds, key=seeds.count)} is given twice")
     for name, images, labels in tasks:  # every task's problems before the first grid runs
         dataset = load_dataset(images, labels)
         if dataset.y is None:
@@ -363,4 +370,6 @@ def run_audit(tasks, *, grid="quick", seeds=(0,), rules=None, methods=None, n_cl
             result = run_grid(images, n_clusters, grid=grid, labels=labels, seed=seed, top_k=top_k,
                               min_nmi=min_nmi, out=out, progress=progress, console=console, **run_options)
             labelled.append(read_run(result.write(runs_out, plots=False), task=name))
-    return _audit(labelled, rules, methods, started)
+    audit = _audit(labelled, rules, methods, started)
+    audit.out = out  # write() puts the audit beside its runs
+    return audit

@@ -151,6 +151,7 @@ def test_from_python_with_arrays(tmp_path):
     expected = pd.DataFrame(evaluate(live, ["silhouette", "agreement"], ("vote",)))
     pd.testing.assert_frame_equal(audit.runs, expected, atol=1e-6)
     assert folder.startswith(str(tmp_path / "audit-runs"))
+    assert audit.write().parent == tmp_path  # beside its runs, as the command writes it
 
 
 @pytest.mark.parametrize("problem, expected", [
@@ -159,6 +160,7 @@ def test_from_python_with_arrays(tmp_path):
     ("rule", "rule (--rules) 'silhouete': not a ranking rule (did you mean 'silhouette'?)"),
     ("no-runs", "no labelled run"),
     ("runs-and-grid", "--grid is for --data"),
+    ("seed-twice", "seeds [0, 0]: seed 0 is given twice"),
 ])
 def test_bad_input_is_one_line_and_runs_nothing(problem, expected, tmp_path, capsys):
     good = write_task(tmp_path / "good.npz", [0, 1])
@@ -167,7 +169,8 @@ def test_bad_input_is_one_line_and_runs_nothing(problem, expected, tmp_path, cap
     args = {"unlabelled": ["--data", str(good), str(tmp_path / "bare.npz")],
             "miscounted": ["--data", str(good), f"{tmp_path / 'bare.npz'}:{tmp_path / 'few.npy'}"],
             "rule": ["--data", str(good), "--rules", "silhouete"],
-            "no-runs": ["--runs", str(tmp_path)], "runs-and-grid": ["--runs", str(tmp_path), "--grid", "seed"]}[problem]
+            "no-runs": ["--runs", str(tmp_path)], "runs-and-grid": ["--runs", str(tmp_path), "--grid", "seed"],
+            "seed-twice": ["--data", str(good), "--seeds", "0", "0"]}[problem]
     code = main([*args, *([] if "--runs" in args else ["--grid", "seed"]), "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and expected in err, err
@@ -215,3 +218,11 @@ def test_two_runs_of_one_task_and_seed_are_refused(audited, tmp_path, capsys):
         shutil.copytree(one.parent, tmp_path / name)
     assert main(["--runs", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "out")]) == 2
     assert "two runs" in capsys.readouterr().err
+
+
+def test_a_task_that_is_not_a_pair_is_one_error(tmp_path):
+    import bench
+    from bench.errors import UserError
+    with pytest.raises(UserError, match=r"^task a: a tuple of 1; give \(images, labels\)$"):
+        bench.run_audit({"a": (np.zeros((4, 8, 8)),)}, out=tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
