@@ -247,6 +247,9 @@ def read_labels(path: Path, n: int) -> np.ndarray:
         import pandas as pd
         try:
             table = pd.read_csv(path)
+            if "label" not in table.columns and len(table.columns) > 1:
+                raise UserError(f"{path}: no 'label' column (it has {', '.join(map(str, table.columns))}); "
+                                "give a 'label' column or one label per line")
             if "label" not in table.columns:
                 table = pd.read_csv(path, header=None, names=["label"])
             y = table["label"].to_numpy()
@@ -263,7 +266,13 @@ def read_labels(path: Path, n: int) -> np.ndarray:
 
 
 def check_labels(y: np.ndarray, n: int, source: str) -> np.ndarray:
+    """One integer per image. Labels only measure, so whole floats and class names (numbered
+    in sorted order) are taken too."""
     y = np.asarray(y)
+    if y.ndim == 1 and y.dtype.kind in "OUS" and all(isinstance(v, str) for v in y.tolist()):
+        y = np.unique(y.astype(str), return_inverse=True)[1]
+    if y.ndim == 1 and y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all():
+        y = y.astype(np.int64)
     if y.ndim != 1 or y.dtype.kind not in "iu":
         raise UserError(f"{source}: labels must be one integer per image, got {y.dtype} of shape {y.shape}")
     if len(y) != n:

@@ -77,6 +77,17 @@ def test_labels_from_csv_and_npy(tmp_path):
     assert read_labels(tmp_path / "plain.csv", 3).tolist() == [1, 0, 1]
     np.save(tmp_path / "l.npy", np.array([2, 2, 0]))
     assert read_labels(tmp_path / "l.npy", 3).tolist() == [2, 2, 0]
+    # labels only measure: whole floats and class names (numbered in sorted order) are taken
+    np.save(tmp_path / "f.npy", np.array([2.0, 2.0, 0.0]))
+    assert read_labels(tmp_path / "f.npy", 3).tolist() == [2, 2, 0]
+    (tmp_path / "names.csv").write_text("file,label\na.png,dog\nb.png,cat\nc.png,dog\n")
+    assert read_labels(tmp_path / "names.csv", 3).tolist() == [1, 0, 1]
+    np.save(tmp_path / "half.npy", np.array([0.5, 1.0, 0.0]))
+    with pytest.raises(UserError, match="labels must be one integer per image, got float64"):
+        read_labels(tmp_path / "half.npy", 3)
+    (tmp_path / "other.csv").write_text("foo,bar\n0,1\n1,0\n2,1\n")
+    with pytest.raises(UserError, match="no 'label' column \\(it has foo, bar\\)"):
+        read_labels(tmp_path / "other.csv", 3)
 
 
 def test_embedded_default_is_the_digits():
