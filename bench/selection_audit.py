@@ -28,7 +28,8 @@ LABELS_FILE = "combo_labels.npz"  # written by Result.write: each combo's labels
 
 
 # what a run was made with that the audit's choice must be run with too (run.json's args)
-SETTINGS = {"grid": "quick", "no_pretrained": False, "top_k": 5, "min_nmi": MIN_NMI, "min_share": MIN_SHARE}
+SETTINGS = {"grid": "quick", "no_pretrained": False, "epochs": None, "plateau": None, "top_k": 5,
+            "min_nmi": MIN_NMI, "min_share": MIN_SHARE}
 
 
 class NotAuditable(UserError):
@@ -194,8 +195,8 @@ class Audit:
         parts = ["python -m bench.run --data YOUR_IMAGES", f"--grid {shlex.quote(grid)}",
                  "--no-pretrained" if s["no_pretrained"] else "", f"--rank-by {shlex.quote(rule)}",
                  f"--ensemble {method}" if method != "vote" else "",
-                 *(f"--{name.replace('_', '-')} {s[name]}" for name in ("top_k", "min_nmi", "min_share")
-                   if s[name] != SETTINGS[name])]
+                 *(f"--{name.replace('_', '-')} {s[name]}" for name in ("epochs", "plateau", "top_k", "min_nmi",
+                                                                         "min_share") if s[name] != SETTINGS[name])]
         return " ".join(p for p in parts if p)
 
     def write(self, out=None) -> Path:

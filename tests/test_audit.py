@@ -75,7 +75,7 @@ def audited(tmp_path_factory):
     (root / "grid.toml").write_text(GRID)
     tasks = [write_task(root / "zero-one.npz", [0, 1]), write_task(root / "three.npz", [3, 4, 7])]
     code = main(["--data", *map(str, tasks), "--grid", str(root / "grid.toml"), "--out", str(root / "out"),
-                 "--jobs", "1", "--seeds", "0", "1", "--quiet"])
+                 "--jobs", "1", "--seeds", "0", "1", "--epochs", "2", "--quiet"])
     assert code == 0
     [folder] = root.glob("out/*-audit")
     return root, folder
@@ -118,6 +118,7 @@ def test_the_choice_is_a_command_a_run_accepts(audited):
     assert words[:3] == ["python", "-m", "bench.run"]
     args = parser().parse_args(words[3:])
     assert (args.rank_by, args.ensemble, args.grid) == (choice["rule"], choice["method"], str(root / "grid.toml"))
+    assert args.epochs == 2  # the audited runs' settings go with it
 
 
 def test_the_default_stays_unless_beaten_by_more_than_the_margin():
