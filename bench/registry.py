@@ -9,6 +9,8 @@ import inspect
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+import numpy as np
+
 from bench.errors import UserError, unknown_name
 
 
@@ -80,7 +82,11 @@ class Registry:
         unknown = [p for p in params if not entry.accepts(p)]
         if unknown:
             raise UserError(f"{self.kind} {name!r} takes no parameter {unknown[0]!r}")
-        from sklearn.utils._param_validation import validate_parameter_constraints
+        from sklearn.utils._param_validation import Interval, validate_parameter_constraints
+        for param, value in params.items():  # a bool is an int to Python (and to sklearn's Interval)
+            numeric = any(isinstance(c, Interval) for c in self.constraints.get(param, ()))
+            if numeric and isinstance(value, (bool, np.bool_)):
+                raise UserError(f"{self.kind} {name!r}: {param}={value!r} is not a number")
         validate_parameter_constraints({p: self.constraints[p] for p in params if p in self.constraints},
                                        params, caller_name=f"{self.kind} {name!r}")
         return entry.factory(**{**entry.defaults, **params})

@@ -71,7 +71,8 @@ def test_mixed_sizes_in_a_folder_are_resized_and_said_so(tmp_path, run_cli):
     (tmp_path / "g.toml").write_text(PIXELS_ONLY.replace("pca32", "identity"))
     code, out, err = run_cli("--data", folder, "--grid", tmp_path / "g.toml", "--n-clusters", 2, "--no-plots")
     assert code == 0, err
-    assert "6 images 8x8x3 (2 resized to 8x8: the median shorter side of 3 sizes, at most 64)" in " ".join(out.split())
+    assert ("6 images 8x8x3 (2 resized to 8x8: the median shorter side of 3 sizes, at most 64, down to a "
+            "multiple of 4)") in " ".join(out.split())
     [run] = run_dirs(tmp_path / "results")
     assert json.loads((run / "run.json").read_text())["data"]["resized"]["size"] == 8
     assert_refused(run_cli("--data", folder, "--image-size", 1, out=tmp_path / "other"), "--image-size: 1 must be 2 or more",
@@ -107,6 +108,7 @@ def test_missing_labels_file(tmp_path, small_npy, run_cli):
     ('reducers = [{name = "pca32", n_components = "many"}]', "reducer 'pca32(n_components=many)'"),
     ('clusterers = [{name = "gmm", covariance_type = "round"}]', "'covariance_type' parameter"),
     ('encoders = [{name = "baseline", loss = "l3"}]', "loss must be one of ['l1', 'mse']"),
+    ('encoders = [{name = "baseline", epochs = true}]', "model 'baseline': epochs=True is not a number"),
 ])
 def test_bad_parameter_values_in_a_grid(tmp_path, small_npy, run_cli, entry, expected):
     table = {"encoders": '["baseline"]', "reducers": '["pca32"]', "clusterers": '["kmeans"]'}
