@@ -58,7 +58,8 @@ class Registry:
             again = fn.__module__ == "__main__" == getattr(self._entries.get(name), "factory", fn).__module__
             if name in self._entries and not again:
                 raise ValueError(f"{self.kind} {name!r} is registered twice")
-            doc = summary or (inspect.getdoc(fn) or "").split("\n")[0]
+            # the docstring's first paragraph: its first line alone may stop mid-sentence
+            doc = summary or " ".join((inspect.getdoc(fn) or "").split("\n\n")[0].split())
             self._entries[name] = Entry(name, fn, dict(defaults), doc, pretrained, requires, extra,
                                         cost, scales, seeded)
             return fn

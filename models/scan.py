@@ -135,6 +135,7 @@ def simclr_scan(in_channels: int = 3, n_clusters: int = 2, width: int = 32, feat
                 threshold: float = 0.9) -> SCAN:
     """SCAN end to end: SimCLR's pretext training, then the backbone and a clustering head on
     mined neighbours (scan_epochs), then self-labelling of the sure images (x4 each with CUDA).
+
     `threshold` 0.9, not the paper's 0.99: after this few clustering epochs the top
     probabilities sit near 0.93, and at 0.99 no image would teach."""
     if not 0 < threshold <= 1:

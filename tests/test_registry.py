@@ -12,7 +12,10 @@ def make():
 
     @registry.register("double", factor=2)
     def double(factor=1, seed=0):
-        """Multiply by a factor."""
+        """Multiply by a factor, given or
+        registered.
+
+        Why: a summary is the first paragraph, whole."""
         return lambda v: v * factor
 
     return registry
@@ -23,7 +26,7 @@ def test_create_uses_defaults_and_overrides():
     assert registry.create("double")(3) == 6
     assert registry.create("double", factor=5)(3) == 15
     assert registry.names() == ["double"]
-    assert registry.get("double").summary == "Multiply by a factor."
+    assert registry.get("double").summary == "Multiply by a factor, given or registered."
 
 
 def test_unknown_name_suggests_the_closest():
