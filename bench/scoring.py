@@ -48,7 +48,7 @@ def degenerate(labels: np.ndarray, min_share: float = MIN_SHARE) -> str:
     a few outliers" near 1 (the outliers are far from the rest), yet it is no grouping."""
     sizes = cluster_sizes(labels)
     if len(sizes) < 2:
-        return f"degenerate: {len(sizes)} cluster"
+        return "degenerate: every image is noise" if len(sizes) == 0 else "degenerate: 1 cluster"
     share = smallest_share(labels)
     if share < min_share:
         return (f"degenerate: smallest cluster {sizes.min()} images, {share:.2%} of an even share "
