@@ -118,30 +118,40 @@ def measure(run, table: pd.DataFrame, cache: Cache) -> dict:
     return out
 
 
+def labelled_views(paths):
+    """(run, view, table) for each finished labelled run under `paths`: its whole leaderboard
+    (`full`), and the same without the pretrained encoders' rows (`no-pretrained`)."""
+    for folder in run_folders(paths):
+        try:
+            run = read_run(folder)
+        except NotAuditable as e:
+            print(f"passed over: {e}")
+            continue
+        yield run, "full", run.table
+        yield run, "no-pretrained", run.table[run.table["enc_pretrained"] == 0].reset_index(drop=True)
+
+
+def print_means(rows: list[dict]) -> None:
+    """Each view's numeric columns, mean over seeds per task, and their mean over tasks."""
+    table = pd.DataFrame(rows)
+    pd.set_option("display.width", 250)
+    for view, part in table.groupby("view", sort=False):
+        means = part.drop(columns=["seed", "view"]).groupby("task").mean(numeric_only=True)
+        means.loc["mean"] = means.mean()
+        print(f"\n{view}: ACC, mean over seeds ({part['seed'].nunique()} seeds)")
+        print(means.round(3).T.to_string())
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("runs", nargs="+", help="finished labelled run folders of a `full` audit, or folders holding them")
     p.add_argument("--cache", required=True, help="the audit's stage cache")
     args = p.parse_args()
     cache, rows = Cache(args.cache), []
-    for folder in run_folders(args.runs):
-        try:
-            run = read_run(folder)
-        except NotAuditable as e:
-            print(f"passed over: {e}")
-            continue
-        views = {"full": run.table,
-                 "no-pretrained": run.table[run.table["enc_pretrained"] == 0].reset_index(drop=True)}
-        for view, table in views.items():
-            rows.append({"task": run.task, "seed": run.seed, "view": view, **measure(run, table, cache)})
-            print(f"{run.task} seed {run.seed} {view}: {rows[-1]['lead']}", file=sys.stderr)
-    table = pd.DataFrame(rows)
-    pd.set_option("display.width", 250)
-    for view, part in table.groupby("view", sort=False):
-        means = part.drop(columns=["seed", "view", "lead"]).groupby("task").mean()
-        means.loc["mean"] = means.mean()
-        print(f"\n{view}: ACC, mean over seeds ({part['seed'].nunique()} seeds)")
-        print(means.round(3).T.to_string())
+    for run, view, table in labelled_views(args.runs):
+        rows.append({"task": run.task, "seed": run.seed, "view": view, **measure(run, table, cache)})
+        print(f"{run.task} seed {run.seed} {view}: {rows[-1]['lead']}", file=sys.stderr)
+    print_means(rows)
 
 
 if __name__ == "__main__":
