@@ -75,17 +75,14 @@ def lead_scores(run, table: pd.DataFrame, cache: Cache) -> tuple[pd.DataFrame, s
     table = table.copy()
     mine = table.index[(table["encoder"] == lead) & (table["status"] == "ok") & (table["clusters"] == run.k)]
     other_seed = run.seed + 1000
-    refits = {}
-    for reducer in grid.reducers:
-        embedding = REDUCERS.create(reducer.name, seed=other_seed, **reducer.kwargs).fit_transform(sample)
-        for clusterer in grid.clusterers:
-            refits[reducer.label, clusterer.label] = (embedding, clusterer)
+    # the run's own entries, by name, as a named grid lists them: the grid may have changed since
+    embeddings = {name: REDUCERS.create(name, seed=other_seed).fit_transform(sample)
+                  for name in table.loc[mine, "reducer"].unique()}
     for i in mine:
         labels = run.labels[table.at[i, "combo"]][rows]
         table.at[i, "knn_consistency"] = knn_consistency(near, labels)
-        embedding, clusterer = refits[table.at[i, "reducer"], table.at[i, "clusterer"]]
-        refit = CLUSTERERS.create(clusterer.name, n_clusters=run.k, seed=other_seed,
-                                  **clusterer.kwargs).fit_predict(embedding)
+        refit = CLUSTERERS.create(table.at[i, "clusterer"], n_clusters=run.k, seed=other_seed).fit_predict(
+            embeddings[table.at[i, "reducer"]])
         table.at[i, "pipeline_stability"] = adjusted_rand_score(labels, refit)
     ranks = table.loc[mine, ["encoder_agreement", "encoder_silhouette"]].rank(pct=True)
     table.loc[mine, "mix"] = ranks.mean(axis=1)
