@@ -183,7 +183,8 @@ def prepare(images, labels, n_clusters, options: dict):
         raise UserError(f"{_named('n_clusters')} {k}: need 2 <= clusters < number of images ({n})")
     check_entries(grid, dataset, n_clusters=k, seed=options["seed"])
     if options["known_zeros"] > n:
-        raise UserError(f"{_named('known_zeros')} {options['known_zeros']}: more than the {n} images")
+        raise UserError(f"{_named('known_zeros')} {options['known_zeros']}: more than the {n} images "
+                        "(0 turns the first-images rule off)")
     for name in ("out", "cache"):  # Path("") is the working folder: an empty variable, more likely
         if options[name] is not None and not str(options[name]).strip():
             raise UserError(f"{_named(name)}: empty; name a folder")

@@ -148,7 +148,10 @@ def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict |
     files = sorted(p for p in path.iterdir()  # not hidden files: a Mac's "._x.png" holds no image
                    if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file() and not p.name.startswith("."))
     if not files:
-        raise UserError(f"{path}: folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})")
+        below = sorted(p.name for p in path.iterdir() if p.is_dir())
+        shown = ", ".join(below[:3] + ["..."] * (len(below) > 3))
+        raise UserError(f"{path}: folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
+                        + (f"; bench reads no subfolders ({shown})" if below else ""))
     sizes, modes = [], set()
     for file in files:  # headers only: sizes and modes before any pixel is decoded
         with _open(file) as im:
@@ -315,7 +318,12 @@ def load_dataset(data=None, labels=None, *, image_size: int | None = None) -> Da
         raw, y, resized, files = read_images(Path(data), image_size)
         source = str(data)
     else:
-        raw, y, source = np.asarray(data), None, f"array {tuple(np.shape(data))}"
+        try:
+            raw = np.asarray(data)
+        except ValueError:  # numpy's word for images of different shapes in one list
+            raise UserError("images: a list of arrays of different shapes; give one (N, H, W[, C]) array, "
+                            "or a folder of image files, which bench brings to one size") from None
+        y, source = None, f"array {raw.shape}"
     if image_size and resized is None:
         normalise(raw, source)  # its problems named as given, before resizing
         h, w = raw.shape[1:3]

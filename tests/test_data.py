@@ -123,6 +123,7 @@ def _bad_inputs():
         "labels length": (good, ["--labels", "labels"], "3 labels for 20 images"),
         "object array": (np.array([{"a": 1}] * 3, dtype=object), None, "pickled"),
         "out of range": (good * 2.0, None, "expected 0..255"),
+        "fewer than five": (good[:4], None, "known_zeros (--known-zeros) 5: more than the 4 images (0 turns"),
         "rule misspelt": (good, ["--rank-by", "silhoutte"], "not a ranking rule (did you mean 'silhouette'?)"),
     }
 
@@ -178,6 +179,15 @@ def test_a_folder_of_16_bit_grey_is_scaled_not_clipped_and_hidden_files_are_pass
     data = load_dataset(str(tmp_path))
     assert data.files == ["0.png", "1.png", "2.png", "3.png"]
     assert np.allclose(data.x[:, 0, 0, 0], np.round(values / 257) / 255 * 2 - 1)
+
+
+def test_images_of_several_shapes_in_a_list_and_a_folder_of_subfolders_are_one_line_each(tmp_path):
+    with pytest.raises(UserError, match=r"^images: a list of arrays of different shapes; give one"):
+        load_dataset([np.zeros((8, 8)), np.zeros((9, 9))])
+    for name in ("dog", "cat"):
+        (tmp_path / name).mkdir()
+    with pytest.raises(UserError, match=r"folder holds no image files \(.*\); bench reads no subfolders \(cat, dog\)$"):
+        load_dataset(str(tmp_path))
 
 
 def test_resizing_keeps_the_centre_and_the_dtype():
