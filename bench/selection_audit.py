@@ -173,8 +173,12 @@ class Audit:
         default = (DEFAULT_RANK, "vote")
         if default not in summary.index:
             rule, method = best
-            why = f"the best by mean ensemble ACC ({summary.loc[best, 'ensemble']:.3f}); the default " \
-                  f"({DEFAULT_RANK}, vote) was not audited"
+            ties = int((summary["ensemble"] == summary.loc[best, "ensemble"]).sum()) - 1
+            reason = ("its scores have no values in these runs (one combo per encoder leaves "
+                      "encoder_agreement none)" if DEFAULT_RANK in self.undefined else "it was not asked for")
+            why = (f"the best by mean ensemble ACC ({summary.loc[best, 'ensemble']:.3f}"
+                   + (f", which {ties} more reach too" if ties else "")
+                   + f"); the default ({DEFAULT_RANK}, vote) was not audited: {reason}")
         elif summary.loc[best, "ensemble"] - summary.loc[default, "ensemble"] > MARGIN:
             rule, method = best
             why = (f"mean ensemble ACC {summary.loc[best, 'ensemble']:.3f} against the default's "

@@ -135,6 +135,17 @@ def test_the_default_stays_unless_beaten_by_more_than_the_margin():
     assert audit(0.0).summary.index[0] == (DEFAULT_RANK, "vote")  # a tie: the default first
 
 
+def test_a_choice_without_the_default_says_why_and_whether_it_tied():
+    from bench.defaults import DEFAULT_RANK
+    from bench.selection_audit import Audit
+    rows = [{"task": t, "seed": 0, "rule": rule, "method": "vote", "regret": 0.0, "spearman": 0.0, "ensemble": 0.8}
+            for t in ("a", "b") for rule in ("silhouette", "agreement")]
+    why = Audit(pd.DataFrame(rows), pd.DataFrame(), dict(SETTINGS), undefined=[DEFAULT_RANK]).choice["why"]
+    assert why == (f"the best by mean ensemble ACC (0.800, which 1 more reach too); the default "
+                   f"({DEFAULT_RANK}, vote) was not audited: its scores have no values in these runs (one combo "
+                   "per encoder leaves encoder_agreement none)")
+
+
 def test_from_python_with_arrays(tmp_path):
     import bench
     digits = load_digits()
