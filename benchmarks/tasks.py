@@ -53,13 +53,9 @@ def downscaled(x: np.ndarray, factor: int = 2) -> np.ndarray:
     return np.rint(blocks.mean(axis=(2, 4))).astype(np.uint8)
 
 
-def transformed(file: str, n: int, transform):
-    x, y = shared(file, n)
-    return transform(x), y
-
-
-def cifar_transformed(classes: list[str], n: int, transform):
-    x, y = cifar_classes(classes, n)
+def transformed(load, n: int, transform):
+    """Another task's images (`load`: its loader) through `transform`."""
+    x, y = load(n)
     return transform(x), y
 
 
@@ -92,8 +88,8 @@ TASKS = {  # name -> loader(n) of (raw images, labels)
     "cifar5-animals": partial(cifar_classes, ["bird", "cat", "deer", "dog", "horse"]),
     "digits": digits,
     # image kinds the defaults were not tuned on (README of benchmarks: the task suite)
-    "vehicles-grey": partial(transformed, "vehicles_vs_animals_9000.npz", transform=grey),
-    "vehicles-16px": partial(transformed, "vehicles_vs_animals_9000.npz", transform=downscaled),
+    "vehicles-grey": partial(transformed, partial(shared, "vehicles_vs_animals_9000.npz"), transform=grey),
+    "vehicles-16px": partial(transformed, partial(shared, "vehicles_vs_animals_9000.npz"), transform=downscaled),
     "textures": partial(patches, ["brick", "grass", "gravel", "moon"]),  # grey, k=4
     "photo-patches": partial(patches, ["astronaut", "coffee", "chelsea", "hubble_deep_field",
                                        "immunohistochemistry"]),  # colour, k=5
@@ -104,8 +100,9 @@ HELD_OUT = ["vehicles-grey", "vehicles-16px", "textures", "photo-patches"]
 FRESH = {
     "plane-bird": partial(cifar_classes, ["airplane", "bird"]),  # both on sky
     "car-truck": partial(cifar_classes, ["automobile", "truck"]),  # a fine-grained pair
-    "deer-truck-grey": partial(cifar_transformed, ["deer", "truck"], transform=grey),
-    "frog-horse-ship-16px": partial(cifar_transformed, ["frog", "horse", "ship"], transform=downscaled),
+    "deer-truck-grey": partial(transformed, partial(cifar_classes, ["deer", "truck"]), transform=grey),
+    "frog-horse-ship-16px": partial(transformed, partial(cifar_classes, ["frog", "horse", "ship"]),
+                                    transform=downscaled),
 }
 
 
