@@ -73,7 +73,7 @@ def parser() -> argparse.ArgumentParser:
                    "at most 64")
     p.add_argument("--labels", help="ground truth (.npy, .npz 'y', .csv): external metrics only, "
                    "never used for fitting, ranking or voting")
-    p.add_argument("--n-clusters", type=_positive, help="clusters to find; default: the class count "
+    p.add_argument("--n-clusters", type=_at_least(2), help="clusters to find; default: the class count "
                    "when labels are known, else 2")
     p.add_argument("--grid", default="quick", help="named grid (seed, quick, full, no-pretrained) or a .toml file")
     p.add_argument("--seed", type=_non_negative, default=0, help="seed for every stage; same seed, same results")
