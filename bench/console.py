@@ -45,9 +45,12 @@ def leaderboard_table(table: pd.DataFrame, member_ranks, rank_by: str = "silhoue
     external = [m for m in METRICS if m in table]
     scores = score_columns(table, rank_by)
     out = Table(title=f"Leaderboard (label-free ranking: {rank_by}; ensemble members bold green, "
-                      "failed dimmed)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+                      "failed dimmed)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
+                collapse_padding=True)
     out.add_column("#", justify="right")
-    out.add_column("combo", ratio=1, overflow="fold", min_width=20)
+    # the number columns never wrap, so the combo column is what narrows: wider than the terminal,
+    # rich would crop every line, title, caption and last columns included
+    out.add_column("combo", ratio=1, overflow="fold", min_width=12)
     for name in [HEADINGS.get(c, c) for c in scores] + ["k", "sec", *external]:
         out.add_column(name, justify="right", no_wrap=True)
     failures = []

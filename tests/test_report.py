@@ -121,6 +121,31 @@ def test_console_off_a_terminal_has_no_control_codes(finished_run):
     assert "run summary" in printed and "encode (train encoders)" in printed
 
 
+def test_the_leaderboard_fits_80_columns_and_loses_nothing(finished_run):
+    """Off a terminal rich is 80 columns wide and crops what is wider: the table must narrow its
+    combo column instead, even with the longest rule, slow stages and failed combos."""
+    import io
+
+    import pandas as pd
+    from rich.console import Console
+
+    from bench.console import leaderboard_table
+    folder, _ = finished_run
+    table = pd.read_csv(folder / "leaderboard.csv")
+    table.loc[0, "encode_s"] = 1234.5
+    reason = "degenerate: smallest cluster 2 images, 0.04% of an even share (< 5%)"
+    table.loc[len(table) - 1, "status"] = reason
+    buffer = io.StringIO()
+    Console(file=buffer, width=80).print(leaderboard_table(
+        table, [1, 2], "pretrained > halves > encoder_agreement"))
+    printed = buffer.getvalue()
+    assert max(map(len, printed.splitlines())) <= 80
+    words = " ".join(printed.split())
+    assert "pretrained > halves > encoder_agreement; ensemble members bold green, failed dimmed" in words
+    assert reason in words and "1234.5" in words
+    header = next(line for line in printed.splitlines() if " combo " in line).split()
+    assert header[-4:] == ["k", "sec", "acc", "nmi"]
+
 def test_no_plots_skips_pictures(digits_npz, run_cli, tmp_path):
     code, _, err = run_cli("--data", digits_npz, "--grid", "seed", "--epochs", "1", "--no-plots")
     assert code == 0, err
