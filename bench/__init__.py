@@ -20,3 +20,8 @@ def __getattr__(name: str):
         from bench.errors import UserError
         return UserError
     raise AttributeError(f"module 'bench' has no attribute {name!r}")
+
+
+def __dir__():
+    # so that dir(bench) and help(bench) list the API, which __getattr__ only loads on use
+    return sorted({*globals(), *__all__})

@@ -64,6 +64,14 @@ def test_a_result_holds_the_run(digits, tmp_path):
     assert repr(result).startswith("<bench Result: grid 'seed', 1 combos on 200 images")
 
 
+def test_help_on_the_package_lists_the_api():
+    """The API loads on first use; help(bench) in a notebook must still show it."""
+    import pydoc
+    text = pydoc.render_doc(bench, renderer=pydoc.plaintext)
+    for name in ("run_grid(", "make_grid(", "run_audit(", "audit_runs(", "class Result", "class UserError"):
+        assert name in text, name
+
+
 def test_grids_built_in_python(digits, tmp_path):
     grid = bench.make_grid(["pixels", ("baseline", {"epochs": 1, "label": "ae"})], ["pca32"],
                            [{"name": "kmeans"}, "gmm"], name="mine")
