@@ -69,10 +69,11 @@ class Grid:
         return [Combo(*c) for c in itertools.product(self.encoders, self.reducers, self.clusterers)]
 
 
-NOT_IN_FULL = {"identity", "effnet", "effnet2", "simclr-scan", "scan"}  # name them to use them: identity's
-# thousands of raw dimensions make GMM and spectral crawl; effnet and effnet2 are in `full` side by side, as
-# effnets; simclr-scan and the scan clusterer cost more time on a CPU than they add to the ensemble
-# (docs/encoders.md)
+NOT_IN_FULL = {"identity", "effnet", "effnet2", "simclr-scan", "scan", "denoise", "vae", "dense"}
+# name them to use them: identity's thousands of raw dimensions make GMM and spectral crawl; effnet
+# and effnet2 are in `full` side by side, as effnets; simclr-scan and the scan clusterer cost more
+# time on a CPU than they add to the ensemble; denoise, vae and dense never changed the pick, the
+# vote or the best combo of an audited run, for a third of its training (docs/encoders.md)
 
 
 def _everything(name: str, pretrained: bool = True) -> Grid:

@@ -23,10 +23,12 @@ def test_full_grid_takes_every_registered_entry():
     grid = resolve_grid("full")
     assert [s.name for s in grid.encoders] == [n for n in MODELS.names()
                                                if not MODELS.get(n).missing
-                                               and n not in ("effnet", "effnet2", "simclr-scan")]
+                                               and n not in ("effnet", "effnet2", "simclr-scan",
+                                                             "denoise", "vae", "dense")]
     assert [s.name for s in grid.reducers] == [n for n in REDUCERS.names() if n != "identity"]
     assert [s.name for s in grid.clusterers] == [n for n in CLUSTERERS.names() if n != "scan"]
     assert "scan" in CLUSTERERS.names()  # still registered: a grid that names it runs it
+    assert {"denoise", "vae", "dense"} <= set(MODELS.names())
 
 
 def test_no_pretrained_grid_and_flag_leave_out_pretrained_encoders():
