@@ -9,6 +9,9 @@ entry's share of the run's stage seconds. An entry that costs much and whose abs
 neither is one a grid can leave out.
 
     python benchmarks/without_entry.py results/audit-runs/*/ [--encoders] [--detail "encoder simclr-scan"]
+    python benchmarks/without_entry.py results/audit-runs/*/ --together denoise vae dense
+
+`--together` leaves those encoders out at once, for a grid that would drop them all.
 """
 
 import argparse
@@ -41,6 +44,7 @@ def main() -> None:
     p.add_argument("--encoders", action="store_true", help="also leave out each encoder")
     p.add_argument("--detail", metavar="ENTRY", help='also print each run with and without ENTRY, '
                    'as the summary names it (e.g. "encoder simclr-scan")')
+    p.add_argument("--together", nargs="+", metavar="ENCODER", help="also leave these encoders out at once")
     args = p.parse_args()
     assert split_rule(DEFAULT_RANK)[1] == "encoder_agreement", "recompute the default's partition score"
     runs = []
@@ -59,17 +63,20 @@ def main() -> None:
         ok = run.table[run.table["status"] == "ok"]
         rows.append({"run": i, "task": run.task, "left out": "(nothing)", "time share": 0.0,
                      "top1": top1, "ensemble": whole, "oracle": ok["acc"].max()})
-        for column in columns:
-            for entry in sorted(run.table[column].unique()):
-                kept = run.table[run.table[column] != entry]
-                replayed = replay(run, kept)
-                if replayed is None:
-                    continue
-                rows.append({"run": i, "task": run.task, "left out": f"{column} {entry}",
-                             # the seconds of the stages no longer run: its own and those on its output
-                             "time share": 1 - stage_seconds(kept).sum() / total,
-                             "top1": replayed[0], "ensemble": replayed[1],
-                             "oracle": kept[kept["status"] == "ok"]["acc"].max()})
+        left_out = [(column, entry, run.table[column] != entry)
+                    for column in columns for entry in sorted(run.table[column].unique())]
+        if args.together:
+            left_out.append(("encoders", " ".join(args.together), ~run.table["encoder"].isin(args.together)))
+        for column, entry, keep in left_out:
+            kept = run.table[keep]
+            replayed = replay(run, kept)
+            if replayed is None:
+                continue
+            rows.append({"run": i, "task": run.task, "left out": f"{column} {entry}",
+                         # the seconds of the stages no longer run: its own and those on its output
+                         "time share": 1 - stage_seconds(kept).sum() / total,
+                         "top1": replayed[0], "ensemble": replayed[1],
+                         "oracle": kept[kept["status"] == "ok"]["acc"].max()})
     table = pd.DataFrame(rows)
     base = table[table["left out"] == "(nothing)"].set_index("run")
     table = table.merge(base[["top1", "ensemble", "oracle"]], left_on="run", right_index=True,
