@@ -73,7 +73,7 @@ NOT_IN_FULL = {"identity", "effnet", "effnet2", "simclr-scan", "scan", "denoise"
 # name them to use them: identity's thousands of raw dimensions make GMM and spectral crawl; effnet
 # and effnet2 are in `full` side by side, as effnets; simclr-scan and the scan clusterer cost more
 # time on a CPU than they add to the ensemble; denoise, vae and dense never changed the pick, the
-# vote or the best combo of an audited run, for a third of its training (docs/encoders.md)
+# vote or the best combo of an audited run, for a third of its stage time (docs/encoders.md)
 
 
 def _everything(name: str, pretrained: bool = True) -> Grid:
