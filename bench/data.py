@@ -250,10 +250,10 @@ def read_labels(path: Path, n: int) -> np.ndarray:
         import pandas as pd
         try:
             table = pd.read_csv(path)
-            if "label" not in table.columns and len(table.columns) > 1:
-                raise UserError(f"{path}: no 'label' column (it has {', '.join(map(str, table.columns))}); "
-                                "give a 'label' column or one label per line")
             if "label" not in table.columns:
+                if len(table.columns) > 1:
+                    raise UserError(f"{path}: no 'label' column (it has {', '.join(map(str, table.columns))}); "
+                                    "give a 'label' column or one label per line")
                 table = pd.read_csv(path, header=None, names=["label"])
             y = table["label"].to_numpy()
         except (ValueError, pd.errors.ParserError) as e:
