@@ -58,8 +58,13 @@ def family_members(ranked: pd.DataFrame, run, top_k: int = 5) -> list[str]:
     rows, _ = selection.choose_members(pool, [run.labels.get(c) for c in pool["combo"]], run.k, len(pool),
                                        selection.MIN_NMI)
     order = list(pool["combo"].iloc[rows])
-    firsts = list({family(pool.loc[pool["combo"] == c, "reducer"].iloc[0]): c for c in reversed(order)}.values())
-    chosen = sorted(firsts, key=order.index)[:top_k]
+    reducer = dict(zip(pool["combo"], pool["reducer"]))
+    chosen, families = [], set()
+    for combo in order:  # the best of each family
+        if family(reducer[combo]) not in families:
+            families.add(family(reducer[combo]))
+            chosen.append(combo)
+    chosen = chosen[:top_k]
     chosen += [c for c in order if c not in chosen][:top_k - len(chosen)]
     return sorted(chosen, key=order.index)
 
