@@ -49,19 +49,47 @@ class Subsampled(TransformerMixin, BaseEstimator):
         return self.estimator_.transform(validate_data(self, x, dtype=[np.float64, np.float32], reset=False))
 
 
+class AtMost:
+    """Keep at most as many components as the data has samples and features, so a small input
+    or a narrow latent gets what it allows rather than an error (as t-SNE's perplexity does)."""
+
+    def fit(self, x, y=None):
+        self._fit_capped(super().fit, x)
+        return self
+
+    def fit_transform(self, x, y=None):
+        return self._fit_capped(super().fit_transform, x)
+
+    def _fit_capped(self, fit, x):
+        asked = self.n_components
+        self.n_components = min(asked, *np.shape(x))
+        try:
+            return fit(x)
+        finally:
+            self.n_components = asked  # fitted attributes say what was kept; the parameter stays
+
+
+class AtMostPCA(AtMost, PCA):
+    pass
+
+
+class AtMostSVD(AtMost, TruncatedSVD):
+    pass
+
+
 def pca(n_components: int = 32, whiten: bool = False, seed: int = 0):
     """Standardize, then PCA."""
-    return make_pipeline(StandardScaler(), PCA(n_components, whiten=whiten, random_state=seed))
+    return make_pipeline(StandardScaler(), AtMostPCA(n_components, whiten=whiten, random_state=seed))
 
 
 def svd(n_components: int = 50, seed: int = 0):
     """Truncated SVD of the raw (uncentred, unscaled) encoder output."""
-    return TruncatedSVD(n_components, random_state=seed)
+    return AtMostSVD(n_components, random_state=seed)
 
 
 def kernel_pca(n_components: int = 32, gamma: float | None = None, max_fit: int = 2000, seed: int = 0):
     """Standardize, PCA(50), then RBF kernel PCA fitted on a subsample."""
-    return make_pipeline(StandardScaler(), PCA(50, random_state=seed),
+    return make_pipeline(StandardScaler(), AtMostPCA(50, random_state=seed),
                          Subsampled(KernelPCA(n_components, kernel="rbf", gamma=gamma,
                                               random_state=seed), max_fit, seed))
 
@@ -96,7 +124,7 @@ def pca_tsne(n_components: int = 2, pca_components: int = 50, perplexity: float 
     # theta: Barnes-Hut's coarseness (3-D only; the 2-D FFT gradient ignores it). 0.8 instead of
     # openTSNE's 0.5 took a 9000-image 3-D map from 60 to 35 s with the same KMeans ACC.
     # n_iter: iterations after the 250 of early exaggeration (openTSNE's 500; `tsne2` takes 250)
-    return make_pipeline(StandardScaler(), PCA(pca_components, random_state=seed),
+    return make_pipeline(StandardScaler(), AtMostPCA(pca_components, random_state=seed),
                          OpenTSNE(n_components, perplexity, theta, n_iter, seed))
 
 
@@ -107,7 +135,7 @@ def pca_umap(n_components: int = 10, n_neighbors: int = 15, min_dist: float = 0.
     # same clusters (docs/performance.md: entry settings chosen for speed)
     from umap import UMAP  # imported here: numba compiles on import, seconds we spend only when used
     jit.cache_compiled("umap", "pynndescent")
-    return make_pipeline(StandardScaler(), PCA(pca_components, random_state=seed),
+    return make_pipeline(StandardScaler(), AtMostPCA(pca_components, random_state=seed),
                          UMAP(n_components=n_components, n_neighbors=n_neighbors, min_dist=min_dist,
                               n_epochs=n_epochs, random_state=seed, n_jobs=1))
 

@@ -32,14 +32,29 @@ def test_every_encoder_runs(name, channels, size):
         assert model.decode(model.encode(torch.from_numpy(images[:2]))).shape == (2, channels, *size)
 
 
+REDUCED_DIMS = {"pca32": 32, "pca50w": 50, "svd50": 50, "kpca32": 32, "tsne2": 2, "tsne3": 3,
+                "umap2": 2, "umap10": 10, "identity": 64}
+
+
 @pytest.mark.parametrize("name", REDUCERS.names())
 def test_every_reducer_runs(name):
     z = np.random.default_rng(0).normal(size=(150, 64)).astype(np.float32)
     embedding = REDUCERS.create(name, seed=0).fit_transform(z)
     assert embedding.shape[0] == 150 and np.isfinite(embedding).all()
-    expected = {"pca32": 32, "pca50w": 50, "svd50": 50, "kpca32": 32, "tsne2": 2, "tsne3": 3,
-                "umap2": 2, "umap10": 10, "identity": 64}
-    assert embedding.shape[1] == expected[name]
+    assert embedding.shape[1] == REDUCED_DIMS[name]
+
+
+@pytest.mark.parametrize("rows, features", [(20, 64), (150, 16)])
+@pytest.mark.parametrize("name", REDUCERS.names())
+def test_every_reducer_keeps_what_few_images_or_a_narrow_latent_allow(name, rows, features):
+    z = np.random.default_rng(0).normal(size=(rows, features)).astype(np.float32)
+    reducer = REDUCERS.create(name, seed=0)
+    asked = {k: v for k, v in reducer.get_params().items() if k.endswith("n_components")}
+    embedding = reducer.fit_transform(z)
+    # a kernel's components are bounded by the rows alone; identity reduces nothing
+    dims = {"identity": features, "kpca32": min(32, rows)}.get(name, min(REDUCED_DIMS[name], rows, features))
+    assert embedding.shape == (rows, dims) and np.isfinite(embedding).all()
+    assert {k: reducer.get_params()[k] for k in asked} == asked  # only the fit kept fewer
 
 
 @pytest.mark.parametrize("name", CLUSTERERS.names())
