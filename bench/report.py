@@ -135,8 +135,8 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
                                f"{a.get('best_member_acc', float('nan')):.3f}, top-1 {a['top1_acc']:.3f}, "
                                f"oracle best {a['oracle_best_acc']:.3f} (regret {a['regret']:.3f}), "
                                f"median {a['median_acc']:.3f}"))
-        lines.append(("  rho", "Spearman with ACC: " + ", ".join(
-            f"{k} {v:+.2f}" for k, v in a["spearman_with_acc"].items())))
+        lines.append(("  rho", "Spearman with ACC: " + ", ".join(  # undefined where a score is constant
+            f"{k} {v:+.2f}" if math.isfinite(v) else f"{k} n/a" for k, v in a["spearman_with_acc"].items())))
     return lines
 
 

@@ -82,3 +82,15 @@ def test_two_level_rule_orders_encoders_first_then_their_combos():
     # ties go by combo name, whatever order the rows came in
     tied = table.assign(silhouette=0.5)
     assert list(selection.order(tied.iloc[::-1], "silhouette")) == [11, 10, 14, 13, 12]
+
+
+def test_a_score_without_a_correlation_reads_n_a_in_the_summary():
+    from bench.report import summary_lines
+    audit = {"ensemble_acc": 0.8, "best_member_acc": 0.8, "top1_acc": 0.8, "oracle_best_acc": 0.9,
+             "regret": 0.1, "median_acc": 0.6, "spearman_with_acc": {"silhouette": 0.5, "cross_space": float("nan")}}
+    record = {"data": {"source": "x.npy", "shape": [10, 8, 8, 1], "n_clusters": 2},
+              "grid": {"name": "quick", "combos": 12}, "cache": {"hits": 0, "computed": 18},
+              "timings_s": {"total": 1.0}, "audit": audit,
+              "ensemble": {"method": "vote", "members": [], "skipped": [], "metrics": {}}}
+    [rho] = [text for name, text in summary_lines(record) if name.strip() == "rho"]
+    assert rho == "Spearman with ACC: silhouette +0.50, cross_space n/a"
