@@ -19,7 +19,7 @@ BACKENDS = ("loky", "threading", "multiprocessing", "dask")
 DEFAULT_OUT = Path("results")
 
 # (smallest value, largest value, whole numbers only) of each numeric option, as the CLI flags
-_RANGES = {"n_clusters": (2, None, True), "seed": (0, None, True), "epochs": (1, None, True),
+_RANGES = {"n_clusters": (2, None, True), "seed": (0, 2**32 - 1, True), "epochs": (1, None, True),
            "plateau": (0, 1, False), "known_zeros": (0, None, True), "top_k": (1, None, True),
            "min_nmi": (0, 1, False), "min_share": (0, 1, False), "jobs": (1, None, True),
            "image_size": (2, None, True)}
@@ -31,16 +31,23 @@ def _named(option: str) -> str:
 
 
 def _check_options(options: dict) -> None:
+    """Refuse a bad option in one line; numbers become Python's own (torch takes no NumPy
+    integer as a seed)."""
     for name, (low, high, whole) in _RANGES.items():
         value = options.get(name)
         if value is None:
             continue
+        value = value.item() if isinstance(value, np.generic) else value  # shown and kept as Python's
         kind = Integral if whole else Real
         if isinstance(value, bool) or not isinstance(value, kind):
             raise UserError(f"{_named(name)} {value!r}: expected a {'whole ' if whole else ''}number")
         if value < low or (high is not None and value > high):
             raise UserError(f"{_named(name)} {value!r}: must be {low} or more" if high is None
                             else f"{_named(name)} {value!r}: must be from {low} to {high}")
+        options[name] = int(value) if whole else float(value)
+    for name in ("pretrained", "self_train"):
+        if not isinstance(options[name], (bool, np.bool_)):
+            raise UserError(f"{name} {options[name]!r}: expected True or False")
     for name, known in (("rank_by", RULES), ("ensemble", METHODS), ("backend", BACKENDS)):
         if options[name] not in known:
             if name == "rank_by":
@@ -179,6 +186,8 @@ def prepare(images, labels, n_clusters, options: dict):
     dataset = load_dataset(images, labels, image_size=options["image_size"])
     n = len(dataset.x)
     k = n_clusters or dataset.n_classes or 2
+    if n_clusters is None and dataset.n_classes == 1:
+        raise UserError(f"labels: all {n} images have one label; give {_named('n_clusters')}")
     if not 2 <= k < n:
         raise UserError(f"{_named('n_clusters')} {k}: need 2 <= clusters < number of images ({n})")
     check_entries(grid, dataset, n_clusters=k, seed=options["seed"])
@@ -214,6 +223,7 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
     from bench.cache import Cache, library_versions
     from bench.cluster import dask_client
     from bench.console import make_console
+    from bench.data import MAX_AUTO_SIZE
     from bench.executor import Executor
     from bench.stages import single_threaded
 
@@ -225,12 +235,17 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
                    jobs=jobs, backend=backend, scheduler=scheduler, n_clusters=n_clusters, out=out, cache=cache)
     started = time.perf_counter()
     grid, dataset, k = prepare(images, labels, n_clusters, options)
-    jobs = jobs or _cores()
+    seed, top_k, known_zeros, min_nmi, min_share = (options[name] for name in
+                                                    ("seed", "top_k", "known_zeros", "min_nmi", "min_share"))
+    jobs = options["jobs"] or _cores()
     console = console or make_console(quiet=not progress)
     n, c, h, w = dataset.x.shape
     combos = grid.combos()
     console.print(f"[bold]data[/] {dataset.source}: {n} images {h}x{w}x{c}{dataset.resized_note}, "
                   f"{k} clusters{', ground truth known' if dataset.y is not None else ''}")
+    if dataset.resized is None and min(h, w) > 2 * MAX_AUTO_SIZE:
+        console.print(f"  [yellow]images of {h}x{w}[/]: bench's encoders are built for small images; "
+                      f"--image-size {MAX_AUTO_SIZE} (image_size={MAX_AUTO_SIZE}) trains faster in less memory")
     console.print(f"[bold]grid[/] {grid.name}: {len(grid.encoders)} encoders x {len(grid.reducers)} "
                   f"reducers x {len(grid.clusterers)} clusterers = {len(combos)} combos, "
                   f"{jobs} jobs ({backend})")

@@ -24,6 +24,9 @@ def dask_client(scheduler: str | None, workers: int):
             client = Client(scheduler, timeout=CONNECT_TIMEOUT)
         except (OSError, TimeoutError) as e:
             raise UserError(f"--scheduler {scheduler}: cannot connect ({e})") from None
+        except ValueError as e:  # not an address: no port, or a dashboard's http:// one
+            raise UserError(f"--scheduler {scheduler}: not a scheduler address ({e}); "
+                            "it looks like tcp://HOST:8786") from None
         with client:
             yield client
         return

@@ -121,9 +121,12 @@ def _open(file: Path):
         return Image.open(file)
     except (UnidentifiedImageError, OSError) as e:
         raise UserError(f"{file}: not a readable image ({e})") from None
+    except Image.DecompressionBombError:  # PIL's guard against a small file that decodes huge
+        raise UserError(f"{file}: too large to read safely (over {2 * Image.MAX_IMAGE_PIXELS:,} pixels); "
+                        "shrink it first") from None
 
 
-GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L")
+GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 SIZE_MULTIPLE = 4  # a chosen size suits every encoder (the autoencoders halve the side twice)
 
 
@@ -131,12 +134,18 @@ def _pixels(im, mode: str, file: Path):
     """`im` in `mode` (8 bits a channel). 16-bit grey (PNG, TIFF) is scaled from 0..65535: PIL's
     own conversion clips every value above 255 to white."""
     from PIL import Image
-    if im.mode.startswith("I"):
+    if im.mode.startswith("I") or im.mode == "F":
         values = np.asarray(im, dtype=np.float64)
-        if values.min() < 0 or values.max() > 65535:
-            raise UserError(f"{file}: values span {values.min():g}..{values.max():g}; "
-                            "expected 8-bit or 16-bit images")
-        im = Image.fromarray(np.round(values / 257).astype(np.uint8), "L")
+        lo, hi = values.min(), values.max()
+        if im.mode == "F":  # floating-point grey (TIFF): 0..1 or 0..255, as an array's floats
+            if not np.isfinite(values).all() or lo < 0 or hi > 255:
+                raise UserError(f"{file}: values span {lo:g}..{hi:g}; expected 0..1 or 0..255")
+            scale = 1 / 255 if hi <= 1 else 1
+        elif lo < 0 or hi > 65535:
+            raise UserError(f"{file}: values span {lo:g}..{hi:g}; expected 8-bit or 16-bit images")
+        else:
+            scale = 257
+        im = Image.fromarray(np.round(values / scale).astype(np.uint8), "L")
     return im.convert(mode)
 
 
@@ -211,6 +220,9 @@ def normalise(raw: np.ndarray, source: str) -> np.ndarray:
     """(N, H, W[, C]) uint8 0-255 or float -> float32 (N, C, H, W) in [-1, 1]."""
     if raw.dtype.kind not in "uif":
         raise UserError(f"{source}: dtype {raw.dtype} is not numeric image data; use uint8 or float")
+    if raw.ndim == 3 and raw.shape[-1] in (3, 4) and raw.shape[1] > 4:  # not images 3 or 4 pixels wide
+        raise UserError(f"{source}: shape {raw.shape} looks like one colour image (H, W, C); "
+                        "give many images, (N, H, W, C)")
     if raw.ndim == 3:
         raw = raw[..., None]
     if raw.ndim != 4:
@@ -229,6 +241,9 @@ def normalise(raw: np.ndarray, source: str) -> np.ndarray:
         raise UserError(f"{source}: contains NaN or infinite values")
     lo, hi = float(raw.min()), float(raw.max())
     x = raw.astype(np.float32) if hi <= 255 else raw  # out of range: refused below, uncast
+    if raw.dtype.kind == "f" and 1 < hi < 2 and lo >= 0:  # 0..255 images this dark are black
+        raise UserError(f"{source}: values span {lo:g}..{hi:g}: 0..1 with values above 1? "
+                        "clip them to 0..1, or give 0..255")
     if raw.dtype.kind in "ui" or hi > 1:
         if lo < 0 or hi > 255:
             raise UserError(f"{source}: values span {lo:g}..{hi:g}; expected 0..255, 0..1 or -1..1")
@@ -240,25 +255,17 @@ def normalise(raw: np.ndarray, source: str) -> np.ndarray:
     return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
 
 
-def read_labels(path: Path, n: int) -> np.ndarray:
-    """Ground-truth labels from .npy, .npz (`y`) or .csv (`label` column, or one per line)."""
+def read_labels(path: Path, n: int, files: list[str] | None = None) -> np.ndarray:
+    """Ground-truth labels from .npy, .npz (`y`) or a table (.csv, .tsv, .txt: a `label` column,
+    or one label per line). A table's rows are matched to the images by its `file` column when
+    the images come from a folder (`files`), else by an `id` column, else taken in order."""
     if not path.exists():
         raise UserError(f"{path}: no such labels file")
     if path.is_dir():
         raise UserError(f"{path}: is a folder, not a labels file")
-    if path.suffix in (".csv", ".txt"):
-        import pandas as pd
-        try:
-            table = pd.read_csv(path)
-            if "label" not in table.columns:
-                if len(table.columns) > 1:
-                    raise UserError(f"{path}: no 'label' column (it has {', '.join(map(str, table.columns))}); "
-                                    "give a 'label' column or one label per line")
-                table = pd.read_csv(path, header=None, names=["label"])
-            y = table["label"].to_numpy()
-        except (ValueError, pd.errors.ParserError) as e:
-            raise UserError(f"{path}: cannot read labels ({e})") from None
-    elif path.suffix == ".npz":
+    if path.suffix.lower() in (".csv", ".tsv", ".txt"):
+        y = _table_labels(path, n, files)
+    elif path.suffix.lower() == ".npz":
         arrays = _read_arrays(path, "label")
         if "y" not in arrays:
             raise UserError(f"{path}: .npz has no array 'y'")
@@ -268,10 +275,68 @@ def read_labels(path: Path, n: int) -> np.ndarray:
     return check_labels(y, n, str(path))
 
 
+def _table_labels(path: Path, n: int, files: list[str] | None) -> np.ndarray:
+    import csv
+
+    import pandas as pd
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as f:
+            head = f.read(4096)
+        try:
+            sep = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
+        except csv.Error:  # one column: nothing to sniff
+            sep = ","
+        table = pd.read_csv(path, sep=sep, encoding="utf-8-sig")
+        if "label" not in table.columns:
+            if len(table.columns) > 1:
+                raise UserError(f"{path}: no 'label' column (it has {', '.join(map(str, table.columns))}); "
+                                "give a 'label' column or one label per line")
+            table = pd.read_csv(path, header=None, names=["label"], encoding="utf-8-sig")
+            if len(table) == n + 1:  # one label per image under a header of another name
+                table = table.iloc[1:]
+            return table["label"].to_numpy()
+    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
+        raise UserError(f"{path}: cannot read labels ({str(e).splitlines()[0]})") from None
+    if files is not None and "file" in table.columns:
+        return _matched(table, "file", files, path)
+    if "id" in table.columns:
+        return _matched(table, "id", list(range(n)), path)
+    if "file" in table.columns:
+        raise UserError(f"{path}: rows are matched by 'file' only to a folder of images; "
+                        "give an 'id' column (0..N-1) or the labels in the images' order")
+    return table["label"].to_numpy()
+
+
+def _matched(table, column: str, keys: list, path: Path) -> np.ndarray:
+    """The `label` of each of `keys`, found in `column`: every key exactly once."""
+    import pandas as pd
+    given = table[column]
+    if column == "id":
+        given = pd.to_numeric(given, errors="coerce")
+    else:
+        given = given.astype(str)
+    if given.duplicated().any():
+        raise UserError(f"{path}: {column} {given[given.duplicated()].iloc[0]} appears twice")
+    by_key = pd.Series(table["label"].to_numpy(), index=given.to_numpy())
+    missing = [k for k in keys if k not in by_key.index]
+    extra = len(by_key) - (len(keys) - len(missing))
+    if missing or extra:
+        what = "0..N-1" if column == "id" else "the folder's file names"
+        example = f"; e.g. no row for {missing[0]}" if missing else ""
+        raise UserError(f"{path}: its {column} column must hold {what} once each: "
+                        f"{len(missing)} missing, {extra} not among the {len(keys)} images{example}")
+    return by_key.loc[keys].to_numpy()
+
+
 def check_labels(y: np.ndarray, n: int, source: str) -> np.ndarray:
     """One integer per image. Labels only measure, so whole floats and class names (numbered
     in sorted order) are taken too."""
+    import pandas as pd
     y = np.asarray(y)
+    if y.ndim == 1 and y.dtype.kind in "OUSf" and pd.isna(y).any():
+        rows = np.flatnonzero(pd.isna(y))
+        raise UserError(f"{source}: {len(rows)} missing labels (the first for image {rows[0]}); "
+                        "give one label per image")
     if y.ndim == 1 and y.dtype.kind in "OUS" and all(isinstance(v, str) for v in y.tolist()):
         y = np.unique(y.astype(str), return_inverse=True)[1]
     if y.ndim == 1 and y.dtype.kind == "f" and np.isfinite(y).all() and (y == np.round(y)).all():
@@ -331,10 +396,9 @@ def load_dataset(data=None, labels=None, *, image_size: int | None = None) -> Da
         resized = {"size": image_size, "images": len(raw) if (h, w) != (image_size,) * 2 else 0,
                    "sizes": 1, "chosen": "given"}
     x = normalise(raw, source)
-    if y is not None:
+    if labels is not None:  # they replace the file's own
+        y = (read_labels(Path(labels), len(x), files) if isinstance(labels, (str, Path))
+             else check_labels(labels, len(x), "labels"))
+    elif y is not None:
         y = check_labels(y, len(x), f"{source} (y)")
-    dataset = Dataset(x, y, source, fingerprint(raw), resized, files)
-    if labels is not None:
-        dataset.y = (read_labels(Path(labels), len(dataset.x)) if isinstance(labels, (str, Path))
-                     else check_labels(labels, len(dataset.x), "labels"))
-    return dataset
+    return Dataset(x, y, source, fingerprint(raw), resized, files)

@@ -103,7 +103,9 @@ def drop_pretrained(grid: Grid) -> None:
         raise UserError(f"grid {grid.name}: --no-pretrained leaves no encoder")
 
 
-RUN_SETTINGS = {"seed": "--seed", "n_clusters": "--n-clusters"}  # given to every entry by the run
+# given to every entry by the run (the images' channels and size too, read from them)
+RUN_SETTINGS = {"seed": "--seed", "n_clusters": "--n-clusters", "in_channels": "by the images",
+                "image_size": "--image-size"}
 
 
 def _spec(item, registry: Registry, source: str) -> Spec:
@@ -115,8 +117,10 @@ def _spec(item, registry: Registry, source: str) -> Spec:
     entry = registry.get(item["name"])
     for key in params:
         if key in RUN_SETTINGS:
+            how = RUN_SETTINGS[key]
             raise UserError(f"{source}: {key!r} of {registry.kind} {entry.name!r} is the run's, "
-                            f"the same for every entry; set {RUN_SETTINGS[key]}")
+                            f"the same for every entry; set {how}" if how.startswith("--")
+                            else f"{source}: {key!r} of {registry.kind} {entry.name!r} is set {how}")
         if not entry.accepts(key):
             raise UserError(f"{source}: {registry.kind} {entry.name!r} takes no parameter {key!r}")
     return Spec(entry.name, tuple(sorted(params.items())), item.get("label", ""))
@@ -202,7 +206,9 @@ def check_entries(grid: Grid, dataset, *, n_clusters: int, seed: int) -> None:
         multiple = getattr(entry, "input_multiple", 1)
         if h % multiple or w % multiple:
             raise UserError(f"{dataset.source}: images are {h}x{w}; encoder {spec.label!r} needs "
-                            f"height and width that are multiples of {multiple} (--image-size N resizes them)")
+                            f"height and width that are multiples of {multiple} "
+                            + ("(--image-size N resizes them)" if dataset.resized is None
+                               else f"(give --image-size a multiple of {multiple})"))
 
 
 def check_travel(grid: Grid, backend: str) -> None:

@@ -44,8 +44,8 @@ def test_the_api_and_the_cli_write_the_same_files(digits, digits_npz, run_cli, t
 
 def test_a_result_holds_the_run(digits, tmp_path):
     x, y = digits
-    result = bench.run_grid(x[:200], 3, grid="seed", labels=y[:200], epochs=1, jobs=1, out=tmp_path,
-                            progress=False)
+    result = bench.run_grid(x[:200], 3, grid="seed", labels=y[:200], epochs=np.int64(1), jobs=1, out=tmp_path,
+                            progress=False, seed=np.int64(0))  # as from `for seed in np.arange(3)`
     assert isinstance(result.labels, np.ndarray) and result.labels.shape == (200,)
     assert set(np.unique(result.labels)) <= {0, 1, 2}
     assert result.leaderboard.loc[0, "combo"] == "baseline(epochs=1) | pca32 | kmeans"
@@ -97,6 +97,8 @@ def test_grids_built_in_python(digits, tmp_path):
     ({"grid": ["pixels"]}, "grid ['pixels']: give a named grid"),
     ({"backend": "spark"}, "unknown backend (--backend) 'spark'"),
     ({"n_clusters": 500}, "n_clusters (--n-clusters) 500: need 2 <= clusters < number of images (300)"),
+    ({"seed": np.int64(2**32)}, "seed (--seed) 4294967296: must be from 0 to 4294967295"),
+    ({"pretrained": "no"}, "pretrained 'no': expected True or False"),
 ])
 def test_bad_options_are_one_error_before_any_work(digits, tmp_path, options, message):
     with pytest.raises(UserError) as raised:

@@ -91,7 +91,7 @@ def test_empty_folder(tmp_path, run_cli):
 
 
 @pytest.mark.parametrize("content, expected", [
-    ("id,label\n0,0.5\n", "labels must be one integer per image"),
+    ("label\n0.5\n", "labels must be one integer per image"),
     ("1\n2\n", "2 labels for 40 images"),
 ])
 def test_bad_labels_files(tmp_path, small_npy, run_cli, content, expected):

@@ -45,6 +45,10 @@ def test_unreachable_scheduler_is_one_line(digits_npz, run_cli, monkeypatch):
     code, _, err = run_cli("--data", digits_npz, "--grid", "seed", "--backend", "dask",
                            "--scheduler", "tcp://127.0.0.1:9")
     assert code == 2 and err.startswith("error: --scheduler tcp://127.0.0.1:9: cannot connect")
+    for address in ("notaurl", "http://127.0.0.1:8787"):  # no port; the dashboard's address
+        code, out, err = run_cli("--data", digits_npz, "--grid", "seed", "--backend", "dask", "--scheduler", address)
+        assert code == 2 and err.startswith(f"error: --scheduler {address}: not a scheduler address (")
+        assert err.count("\n") == 1 and "Traceback" not in out + err
 
 
 def _kill_tasks(tmp_path, kills: dict):

@@ -80,7 +80,7 @@ def test_labels_from_csv_and_npy(tmp_path):
     # labels only measure: whole floats and class names (numbered in sorted order) are taken
     np.save(tmp_path / "f.npy", np.array([2.0, 2.0, 0.0]))
     assert read_labels(tmp_path / "f.npy", 3).tolist() == [2, 2, 0]
-    (tmp_path / "names.csv").write_text("file,label\na.png,dog\nb.png,cat\nc.png,dog\n")
+    (tmp_path / "names.csv").write_text("label\ndog\ncat\ndog\n")
     assert read_labels(tmp_path / "names.csv", 3).tolist() == [1, 0, 1]
     np.save(tmp_path / "half.npy", np.array([0.5, 1.0, 0.0]))
     with pytest.raises(UserError, match="labels must be one integer per image, got float64"):
@@ -88,6 +88,46 @@ def test_labels_from_csv_and_npy(tmp_path):
     (tmp_path / "other.csv").write_text("foo,bar\n0,1\n1,0\n2,1\n")
     with pytest.raises(UserError, match="no 'label' column \\(it has foo, bar\\)"):
         read_labels(tmp_path / "other.csv", 3)
+
+
+def test_a_labels_tables_rows_are_matched_to_the_images_by_id_or_file(tmp_path):
+    def table(name, text):
+        (tmp_path / name).write_text(text)
+        return tmp_path / name
+    assert read_labels(table("id.csv", "id,label\n2,1\n0,0\n1,1\n"), 3).tolist() == [0, 1, 1]
+    # the other usual shapes of a table: ';' or tab separated, an upper-case suffix, a header of another name
+    assert read_labels(table("semi.CSV", "id;label\n1;0\n0;1\n2;1\n"), 3).tolist() == [1, 0, 1]
+    assert read_labels(table("tab.tsv", "id\tlabel\n1\t0\n0\t1\n2\t1\n"), 3).tolist() == [1, 0, 1]
+    assert read_labels(table("class.csv", "class\n1\n0\n1\n"), 3).tolist() == [1, 0, 1]
+    # bench's own file_labels.csv: by file name for a folder's images
+    named = table("files.csv", "id,file,label\n0,c.png,dog\n1,a.png,cat\n2,b.png,dog\n")
+    assert read_labels(named, 3, files=["a.png", "b.png", "c.png"]).tolist() == [0, 1, 1]
+    assert read_labels(named, 3).tolist() == [1, 0, 1]  # an array's images: by id
+    refused = {
+        table("file_only.csv", "file,label\nb.png,1\na.png,0\nc.png,1\n"): "matched by 'file' only to a folder",
+        table("gap.csv", "id,label\n0,1\n1,0\n5,1\n"): "must hold 0..N-1 once each: 1 missing, 1 not among",
+        table("twice.csv", "id,label\n0,1\n1,0\n1,1\n"): "id 1 appears twice",
+        table("empty_cell.csv", "id,label\n0,1\n1,\n2,1\n"): "1 missing labels \\(the first for image 1\\)",
+    }
+    for path, message in refused.items():
+        with pytest.raises(UserError, match=message):
+            read_labels(path, 3)
+    with pytest.raises(UserError, match="e.g. no row for b.png"):
+        read_labels(table("wrong_files.csv", "file,label\na.png,1\nc.png,0\nd.png,1\n"), 3,
+                    files=["a.png", "b.png", "c.png"])
+
+
+def test_a_folders_labels_follow_its_file_names_and_replace_an_npz_y(tmp_path):
+    from PIL import Image
+    folder = tmp_path / "images"
+    folder.mkdir()
+    for i, shade in enumerate([0, 255, 0, 255]):
+        Image.new("L", (8, 8), shade + (1 if i == 2 else 0)).save(folder / f"{'dcba'[i]}.png")
+    (tmp_path / "by_label.csv").write_text("file,label\nd.png,0\nb.png,0\nc.png,1\na.png,1\n")
+    assert load_dataset(str(folder), str(tmp_path / "by_label.csv")).y.tolist() == [1, 0, 1, 0]
+    np.savez(tmp_path / "xy.npz", x=np.arange(4 * 64).reshape(4, 8, 8).astype(np.uint8), y=np.array([0, 1]))
+    np.save(tmp_path / "y.npy", np.array([0, 1, 1, 0]))
+    assert load_dataset(str(tmp_path / "xy.npz"), str(tmp_path / "y.npy")).y.tolist() == [0, 1, 1, 0]
 
 
 def test_embedded_default_is_the_digits():
@@ -125,6 +165,11 @@ def _bad_inputs():
         "out of range": (good * 2.0, None, "expected 0..255"),
         "fewer than five": (good[:4], None, "known_zeros (--known-zeros) 5: more than the 4 images (0 turns"),
         "rule misspelt": (good, ["--rank-by", "silhoutte"], "not a ranking rule (did you mean 'silhouette'?)"),
+        "seed past 32 bits": (good, ["--seed", 2**32], "seed (--seed) 4294967296: must be from 0 to 4294967295"),
+        "0..1 overshot": (np.minimum(good / 255 + 0.001, 1.0005), None, "values span 0.001..1.0005: 0..1 with"),
+        "one colour image": (good[0].repeat(2, 0).repeat(2, 1), None, "(16, 16, 3) looks like one colour image"),
+        "one class": (good, ["--labels", "one_class"], "all 20 images have one label; give n_clusters"),
+        "size not a multiple": (good, ["--image-size", "10"], "(give --image-size a multiple of 4)"),
     }
 
 
@@ -136,7 +181,8 @@ def test_bad_input_fails_early_with_one_line(case, tmp_path, run_cli, monkeypatc
     if array is not None:
         np.save(data, array, allow_pickle=True)
     np.save(tmp_path / "labels.npy", np.array([0, 1, 0]))
-    args = [str(tmp_path / "labels.npy") if a == "labels" else a for a in (args or [])]
+    np.save(tmp_path / "one_class.npy", np.zeros(20, int))
+    args = [str(tmp_path / f"{a}.npy") if a in ("labels", "one_class") else str(a) for a in (args or [])]
     if "--data" not in args:
         args = ["--data", data, *args]
     code, out, err = run_cli(*args, "--grid", "seed")
@@ -181,6 +227,24 @@ def test_a_folder_of_16_bit_grey_is_scaled_not_clipped_and_hidden_files_are_pass
     assert np.allclose(data.x[:, 0, 0, 0], np.round(values / 257) / 255 * 2 - 1)
 
 
+def test_a_folder_of_float_tiffs_is_grey_in_0_to_1_or_0_to_255(tmp_path):
+    for scale, folder in ((1.0, tmp_path / "unit"), (255.0, tmp_path / "bytes")):
+        folder.mkdir()
+        for i, value in enumerate([0.0, 0.2, 0.6, 1.0]):
+            Image.fromarray(np.full((8, 8), value * scale, np.float32), "F").save(folder / f"{i}.tif")
+        data = load_dataset(str(folder))
+        assert data.x.shape == (4, 1, 8, 8)  # grey, not three channels
+        assert np.allclose(data.x[:, 0, 0, 0], np.round(np.array([0.0, 0.2, 0.6, 1.0]) * 255) / 255 * 2 - 1)
+
+
+def test_an_image_too_large_to_decode_safely_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 100)  # PIL refuses over twice this
+    _save(tmp_path, "a.png", "L", (8, 8), 0)
+    _save(tmp_path, "b.png", "L", (20, 20), 255)
+    with pytest.raises(UserError, match=r"b.png: too large to read safely \(over 200 pixels\); shrink it first$"):
+        load_dataset(str(tmp_path))
+
+
 def test_images_of_several_shapes_in_a_list_and_a_folder_of_subfolders_are_one_line_each(tmp_path):
     with pytest.raises(UserError, match=r"^images: a list of arrays of different shapes; give one"):
         load_dataset([np.zeros((8, 8)), np.zeros((9, 9))])
@@ -203,3 +267,15 @@ def test_resizing_keeps_the_centre_and_the_dtype():
     data = load_dataset(np.round(floats * 255).astype(np.uint8), image_size=6)
     assert data.x.shape == (3, 3, 6, 6) and data.source == "array (3, 12, 12, 3)"
     assert data.resized["images"] == 3 and data.resized["chosen"] == "given"
+
+
+def test_large_images_of_one_size_run_as_they_are_with_a_hint(tmp_path, run_cli):
+    (tmp_path / "g.toml").write_text('encoders = ["pixels"]\nreducers = ["pca32"]\nclusterers = ["kmeans"]\n')
+    rng = np.random.default_rng(0)
+    for side, hinted in ((132, True), (128, False)):
+        np.save(tmp_path / "x.npy", rng.integers(0, 256, (6, side, side)).astype(np.uint8))
+        code, out, err = run_cli("--data", tmp_path / "x.npy", "--grid", tmp_path / "g.toml")
+        assert code == 0, err
+        out = " ".join(out.split())
+        assert f"6 images {side}x{side}x1" in out
+        assert ("--image-size 64 (image_size=64) trains faster" in out) == hinted

@@ -43,6 +43,13 @@ def test_cross_space_is_nan_when_no_space_has_groups():
     assert np.isnan(scores).all() and p_values[0] >= crossspace.ALPHA
 
 
+def test_the_dip_test_on_two_images_finds_no_groups_and_says_nothing():
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # diptest's own warning for n <= 3 would fail here
+        assert crossspace.clusterable(np.array([[0.0, 0.0], [1.0, 1.0], [0.0, 2.0]])) == 1.0
+
+
 def test_batched_silhouettes_match_sklearn():
     from sklearn.metrics import silhouette_score
     rng = np.random.default_rng(0)
