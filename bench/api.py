@@ -303,14 +303,18 @@ def _decide(outcomes, dataset, cache, console, *, k, seed, rank_by, min_share, t
     table = leaderboard.build(outcomes, dataset.y, images=dataset.x, n_clusters=k, seed=seed,
                               rank_by=rank_by, min_share=min_share, cache=cache)
     ranked = leaderboard.outcome_order(table, outcomes)
+    from bench.console import leaderboard_table
     if (table["status"] != "ok").all():
-        from bench.console import leaderboard_table
         console.print(leaderboard_table(table, set(), rank_by))
         # the commonest reason in the error itself: with --quiet or from Python nothing is shown above
         reasons = table["status"].value_counts()
         raise UserError(f"no combo worked; {reasons.iloc[0]} of {len(table)}: {reasons.index[0]}")
-    _, chosen, skipped = selection.pick(table, {o.combo.label: o.labels for o in outcomes}, rank_by, k,
-                                        top_k, min_nmi)
+    try:
+        _, chosen, skipped = selection.pick(table, {o.combo.label: o.labels for o in outcomes}, rank_by, k,
+                                            top_k, min_nmi)
+    except UserError:  # nothing to vote on: what the combos did find is still worth seeing
+        console.print(leaderboard_table(table, set(), rank_by))
+        raise
     rows = {row.combo: (row, o) for row, o in zip(table.itertuples(), ranked)}
     members = [rows[combo] for combo in chosen]
     labels_out, agreements = ens.combine(ensemble, [o.labels for _, o in members],

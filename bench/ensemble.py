@@ -150,7 +150,9 @@ def choose_members(table, labels: list, k: int, top_k: int, min_nmi: float = 0.0
     usable = [i for i, row in enumerate(rows) if row.status == "ok"]
     matching = [i for i in usable if rows[i].clusters == k]
     if not matching:
-        raise UserError(f"no combo found exactly {k} clusters; nothing to vote on")
+        found = sorted({int(rows[i].clusters) for i in usable})
+        raise UserError(f"no combo found exactly {k} clusters (they found {', '.join(map(str, found))}); "
+                        "nothing to vote on")
     leader = matching[0]
     members, skipped = [], []
     for i in usable:

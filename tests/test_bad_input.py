@@ -237,3 +237,12 @@ def test_every_parameter_of_every_entry_refuses_a_bad_value(kind, entry, param, 
     data = load_dataset(None)
     with pytest.raises(UserError, match=f"{entry}\\({param}={value}\\)"):
         check_entries(Grid("g", **specs), data, n_clusters=2, seed=0)
+
+
+def test_no_combo_with_the_asked_cluster_count_shows_the_board_and_what_they_found(tmp_path, run_cli):
+    two_kinds = np.repeat(np.array([0, 255], np.uint8), 10)[:, None, None].repeat(8, 1).repeat(8, 2)
+    np.save(tmp_path / "x.npy", two_kinds)  # two distinct images, ten copies each: no third cluster
+    (tmp_path / "g.toml").write_text('encoders = ["pixels"]\nreducers = ["pca32"]\nclusterers = ["kmeans"]\n')
+    result = run_cli("--data", tmp_path / "x.npy", "--grid", tmp_path / "g.toml", "--n-clusters", 3)
+    assert_refused(result, "no combo found exactly 3 clusters (they found 2); nothing to vote on", tmp_path / "results")
+    assert "pixels pca32 kmeans" in result[1]  # the leaderboard, before the error
