@@ -47,7 +47,7 @@ def _check_options(options: dict) -> None:
         options[name] = int(value) if whole else float(value)
     for name in ("pretrained", "self_train"):
         if not isinstance(options[name], (bool, np.bool_)):
-            raise UserError(f"{name} {options[name]!r}: expected True or False")
+            raise UserError(f"{name} {options[name]!r}: expected True or False")  # "no" would be true
     for name, known in (("rank_by", RULES), ("ensemble", METHODS), ("backend", BACKENDS)):
         if options[name] not in known:
             if name == "rank_by":
@@ -185,7 +185,7 @@ def prepare(images, labels, n_clusters, options: dict):
     check_travel(grid, options["backend"])
     dataset = load_dataset(images, labels, image_size=options["image_size"])
     n = len(dataset.x)
-    k = n_clusters or dataset.n_classes or 2
+    k = options["n_clusters"] or dataset.n_classes or 2
     if n_clusters is None and dataset.n_classes == 1:
         raise UserError(f"labels: all {n} images have one label; give {_named('n_clusters')}")
     if not 2 <= k < n:

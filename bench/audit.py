@@ -20,7 +20,7 @@ def parser() -> argparse.ArgumentParser:
                       formatter_class=DefaultsShown)
     source = p.add_mutually_exclusive_group(required=True)
     source.add_argument("--data", nargs="+", metavar="TASK", help="labelled tasks: an .npz with 'x' and "
-                        "'y', or IMAGES:LABELS (a folder or .npy, and a .npy/.npz/.csv of labels)")
+                        "'y', or IMAGES:LABELS (a folder or .npy, and labels as bench.run's --labels takes them)")
     source.add_argument("--runs", nargs="+", metavar="FOLDER", help="finished labelled run folders to "
                         "audit as they are, nothing recomputed (e.g. results/audit-runs/*)")
     p.add_argument("--grid", help="the grid each task runs, as in python -m bench.run (default: quick)")

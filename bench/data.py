@@ -66,7 +66,7 @@ def _read_arrays(path: Path, what: str) -> dict:
     """The arrays of a .npy (under the key None) or an .npz (by name), sizes checked against
     the file first, never unpickled. Every problem is a one-line UserError."""
     try:
-        if path.suffix == ".npz":
+        if path.suffix.lower() == ".npz":
             with zipfile.ZipFile(path) as archive:
                 for info in archive.infolist():
                     with archive.open(info) as member:
@@ -130,23 +130,36 @@ GREY_MODES = ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "F")
 SIZE_MULTIPLE = 4  # a chosen size suits every encoder (the autoencoders halve the side twice)
 
 
-def _pixels(im, mode: str, file: Path):
+def _pixels(im, mode: str, file: Path, float_scale: float = 1.0):
     """`im` in `mode` (8 bits a channel). 16-bit grey (PNG, TIFF) is scaled from 0..65535: PIL's
-    own conversion clips every value above 255 to white."""
+    own conversion clips every value above 255 to white. Floating-point grey (TIFF) is
+    multiplied by `float_scale`, its folder's (`_float_scale`)."""
     from PIL import Image
     if im.mode.startswith("I") or im.mode == "F":
         values = np.asarray(im, dtype=np.float64)
-        lo, hi = values.min(), values.max()
-        if im.mode == "F":  # floating-point grey (TIFF): 0..1 or 0..255, as an array's floats
-            if not np.isfinite(values).all() or lo < 0 or hi > 255:
-                raise UserError(f"{file}: values span {lo:g}..{hi:g}; expected 0..1 or 0..255")
-            scale = 1 / 255 if hi <= 1 else 1
-        elif lo < 0 or hi > 65535:
-            raise UserError(f"{file}: values span {lo:g}..{hi:g}; expected 8-bit or 16-bit images")
-        else:
-            scale = 257
-        im = Image.fromarray(np.round(values / scale).astype(np.uint8), "L")
+        if im.mode.startswith("I"):
+            if values.min() < 0 or values.max() > 65535:
+                raise UserError(f"{file}: values span {values.min():g}..{values.max():g}; "
+                                "expected 8-bit or 16-bit images")
+            values = values / 257
+        im = Image.fromarray(np.round(values * float_scale if im.mode == "F" else values).astype(np.uint8), "L")
     return im.convert(mode)
+
+
+def _float_scale(folder: Path, files: list[Path]) -> float:
+    """The factor to 0..255 of a folder's floating-point images, read as an array's floats are
+    (0..1 or 0..255), from all of them at once so that one dark image is not read as bright."""
+    values = []
+    for file in files:
+        with _open(file) as im:
+            values.append(np.asarray(im, dtype=np.float64).ravel())
+    values = np.concatenate(values)
+    if not np.isfinite(values).all():
+        raise UserError(f"{folder}: its floating-point images contain NaN or infinite values")
+    lo, hi = values.min(), values.max()
+    if lo < 0 or hi > 255 or 1 < hi < 2:
+        raise UserError(f"{folder}: its floating-point images span {lo:g}..{hi:g}; expected 0..1 or 0..255")
+    return 255.0 if hi <= 1 else 1.0
 
 
 def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict | None, list[str]]:
@@ -161,12 +174,14 @@ def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict |
         shown = ", ".join(below[:3] + ["..."] * (len(below) > 3))
         raise UserError(f"{path}: folder holds no image files ({', '.join(sorted(IMAGE_SUFFIXES))})"
                         + (f"; bench reads no subfolders ({shown})" if below else ""))
-    sizes, modes = [], set()
+    sizes, modes, floats = [], set(), []
     for file in files:  # headers only: sizes and modes before any pixel is decoded
         with _open(file) as im:
             sizes.append(im.size)
             modes.add("L" if im.mode in GREY_MODES else "RGB")
+            floats += [file] if im.mode == "F" else []
     mode = "RGB" if "RGB" in modes else "L"
+    float_scale = _float_scale(path, floats) if floats else 1.0
     size = image_size
     if size is None and len(set(sizes)) > 1:
         median = min(MAX_AUTO_SIZE, int(np.median([min(s) for s in sizes])))
@@ -176,7 +191,7 @@ def _load_folder(path: Path, image_size: int | None) -> tuple[np.ndarray, dict |
     for i, file in enumerate(files):
         with _open(file) as im:
             try:
-                im = _pixels(im, mode, file)
+                im = _pixels(im, mode, file, float_scale)
             except OSError as e:
                 raise UserError(f"{file}: not a readable image ({e})") from None
             images[i] = np.asarray(fit_to(im, size) if size else im)
@@ -210,7 +225,7 @@ def read_images(path: Path, image_size: int | None = None) -> tuple[np.ndarray, 
     if path.is_dir():
         images, resized, files = _load_folder(path, image_size)
         return images, None, resized, files
-    if path.suffix not in (".npy", ".npz"):
+    if path.suffix.lower() not in (".npy", ".npz"):
         raise UserError(f"{path}: unknown format {path.suffix or '(no suffix)'!r}; "
                         "give a .npy, an .npz with 'x', or a folder of images")
     return *_load_array(path, "image"), None, None
@@ -279,53 +294,67 @@ def _table_labels(path: Path, n: int, files: list[str] | None) -> np.ndarray:
     import csv
 
     import pandas as pd
+    read = dict(encoding="utf-8-sig", skipinitialspace=True, keep_default_na=False, na_values=[""])
     try:
         with open(path, newline="", encoding="utf-8-sig") as f:
             head = f.read(4096)
         try:
-            sep = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
+            read["sep"] = csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
         except csv.Error:  # one column: nothing to sniff
-            sep = ","
-        table = pd.read_csv(path, sep=sep, encoding="utf-8-sig")
+            pass
+        table = pd.read_csv(path, **read)
         if "label" not in table.columns:
             if len(table.columns) > 1:
                 raise UserError(f"{path}: no 'label' column (it has {', '.join(map(str, table.columns))}); "
                                 "give a 'label' column or one label per line")
-            table = pd.read_csv(path, header=None, names=["label"], encoding="utf-8-sig")
-            if len(table) == n + 1:  # one label per image under a header of another name
-                table = table.iloc[1:]
-            return table["label"].to_numpy()
+            y = pd.read_csv(path, header=None, **read)[0].to_numpy()
+            return y[1:] if len(y) == n + 1 and _is_header(y) else y
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise UserError(f"{path}: cannot read labels ({str(e).splitlines()[0]})") from None
+        raise UserError(f"{path}: cannot read labels ({str(e).partition(chr(10))[0]})") from None
     if files is not None and "file" in table.columns:
         return _matched(table, "file", files, path)
     if "id" in table.columns:
         return _matched(table, "id", list(range(n)), path)
     if "file" in table.columns:
         raise UserError(f"{path}: rows are matched by 'file' only to a folder of images; "
-                        "give an 'id' column (0..N-1) or the labels in the images' order")
+                        "give an 'id' column (0..N-1) or only a 'label' column, in the images' order")
     return table["label"].to_numpy()
 
 
+def _is_header(column: np.ndarray) -> bool:
+    """Whether a one-column table's first row names the column rather than labels an image: a
+    word that labels no other row."""
+    first = str(column[0])
+    try:
+        float(first)
+        return False
+    except ValueError:
+        return first not in {str(v) for v in column[1:]}
+
+
 def _matched(table, column: str, keys: list, path: Path) -> np.ndarray:
-    """The `label` of each of `keys`, found in `column`: every key exactly once."""
+    """The `label` of each of `keys`, found in `column` (ids 0..N-1, or file names): each once."""
     import pandas as pd
     given = table[column]
     if column == "id":
-        given = pd.to_numeric(given, errors="coerce")
+        numbers = pd.to_numeric(given, errors="coerce")
+        bad = numbers.isna() | (numbers != numbers.round())
+        if bad.any():
+            row = int(np.flatnonzero(bad)[0])
+            raise UserError(f"{path}: id {given.iloc[row]!r} (row {row + 1}) is not a whole number")
+        given = numbers.astype(np.int64)
     else:
-        given = given.astype(str)
+        given = given.astype(str).map(lambda name: Path(name).name)  # a path's file name
     if given.duplicated().any():
         raise UserError(f"{path}: {column} {given[given.duplicated()].iloc[0]} appears twice")
-    by_key = pd.Series(table["label"].to_numpy(), index=given.to_numpy())
-    missing = [k for k in keys if k not in by_key.index]
-    extra = len(by_key) - (len(keys) - len(missing))
-    if missing or extra:
-        what = "0..N-1" if column == "id" else "the folder's file names"
-        example = f"; e.g. no row for {missing[0]}" if missing else ""
-        raise UserError(f"{path}: its {column} column must hold {what} once each: "
-                        f"{len(missing)} missing, {extra} not among the {len(keys)} images{example}")
-    return by_key.loc[keys].to_numpy()
+    missing, unknown = sorted(set(keys) - set(given)), sorted(set(given) - set(keys))
+    if missing or unknown:
+        problems = ([f"{len(missing)} of the {len(keys)} images have no row (e.g. {column} {missing[0]!r})"]
+                    * bool(missing) + [f"{len(unknown)} rows name no image (e.g. {column} {unknown[0]!r})"]
+                    * bool(unknown))
+        one_based = column == "id" and 0 in missing and len(keys) in unknown
+        raise UserError(f"{path}: {', and '.join(problems)}" + ("; ids count from 0" if one_based else ""))
+    return pd.Series(table["label"].to_numpy(), index=given.to_numpy()).loc[keys].to_numpy()
 
 
 def check_labels(y: np.ndarray, n: int, source: str) -> np.ndarray:

@@ -104,8 +104,9 @@ def drop_pretrained(grid: Grid) -> None:
 
 
 # given to every entry by the run (the images' channels and size too, read from them)
-RUN_SETTINGS = {"seed": "--seed", "n_clusters": "--n-clusters", "in_channels": "by the images",
-                "image_size": "--image-size"}
+RUN_SETTINGS = {"seed": "the same for every entry; set --seed",
+                "n_clusters": "the same for every entry; set --n-clusters",
+                "in_channels": "read from the images", "image_size": "read from the images; set --image-size"}
 
 
 def _spec(item, registry: Registry, source: str) -> Spec:
@@ -117,10 +118,8 @@ def _spec(item, registry: Registry, source: str) -> Spec:
     entry = registry.get(item["name"])
     for key in params:
         if key in RUN_SETTINGS:
-            how = RUN_SETTINGS[key]
             raise UserError(f"{source}: {key!r} of {registry.kind} {entry.name!r} is the run's, "
-                            f"the same for every entry; set {how}" if how.startswith("--")
-                            else f"{source}: {key!r} of {registry.kind} {entry.name!r} is set {how}")
+                            f"{RUN_SETTINGS[key]}")
         if not entry.accepts(key):
             raise UserError(f"{source}: {registry.kind} {entry.name!r} takes no parameter {key!r}")
     return Spec(entry.name, tuple(sorted(params.items())), item.get("label", ""))

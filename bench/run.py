@@ -71,7 +71,8 @@ def parser() -> argparse.ArgumentParser:
                    help="resize every image to SxS (shorter side to S, centre crop); default: images "
                    "of one size are kept as they are, mixed sizes become the median shorter side, "
                    "at most 64")
-    p.add_argument("--labels", help="ground truth (.npy, .npz 'y', .csv): external metrics only, "
+    p.add_argument("--labels", help="ground truth (.npy, .npz 'y', or a .csv/.tsv table whose rows are "
+                   "matched by 'file' for a folder, else by 'id', else in order): external metrics only, "
                    "never used for fitting, ranking or voting")
     p.add_argument("--n-clusters", type=_at_least(2), help="clusters to find; default: the class count "
                    "when labels are known, else 2")

@@ -120,9 +120,10 @@ PARTITION_SCORES = ("silhouette", "stability", "prediction_strength")
 def partition_scores(fit_predict, embedding: np.ndarray, labels: np.ndarray, *, seed: int = 0) -> dict:
     """The label-free scores of a partition that need its embedding (`fit_predict(points, seed)`
     refits the clusterer), computed in the cluster stage and cached with it."""
+    refit_seed = (seed + 1) % 2**32  # another seed than the combo's, still one scikit-learn takes
     return {"silhouette": silhouette(embedding, labels, seed=seed),
-            "stability": stability(lambda rows: fit_predict(rows, seed + 1), embedding, labels, seed=seed),
-            "prediction_strength": prediction_strength(lambda rows: fit_predict(rows, seed + 1),
+            "stability": stability(lambda rows: fit_predict(rows, refit_seed), embedding, labels, seed=seed),
+            "prediction_strength": prediction_strength(lambda rows: fit_predict(rows, refit_seed),
                                                        embedding, seed=seed)}
 
 

@@ -50,21 +50,21 @@ class Subsampled(TransformerMixin, BaseEstimator):
 
 
 class AtMost:
-    """Keep at most as many components as the data has samples and features, so a small input
+    """Keep at most as many components as the data has features, and one fewer than its rows
+    (centred, the last holds nothing, and whitening would blow its noise up), so a small input
     or a narrow latent gets what it allows rather than an error (as t-SNE's perplexity does)."""
 
     def fit(self, x, y=None):
-        self._fit_capped(super().fit, x)
+        self.fit_transform(x)
         return self
 
     def fit_transform(self, x, y=None):
-        return self._fit_capped(super().fit_transform, x)
-
-    def _fit_capped(self, fit, x):
         asked = self.n_components
-        self.n_components = min(asked, *np.shape(x))
+        if isinstance(asked, Integral):  # a variance fraction or "mle" needs no cap
+            rows, features = np.shape(x)
+            self.n_components = max(1, min(asked, rows - 1, features))
         try:
-            return fit(x)
+            return super().fit_transform(x)
         finally:
             self.n_components = asked  # fitted attributes say what was kept; the parameter stays
 

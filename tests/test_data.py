@@ -99,20 +99,26 @@ def test_a_labels_tables_rows_are_matched_to_the_images_by_id_or_file(tmp_path):
     assert read_labels(table("semi.CSV", "id;label\n1;0\n0;1\n2;1\n"), 3).tolist() == [1, 0, 1]
     assert read_labels(table("tab.tsv", "id\tlabel\n1\t0\n0\t1\n2\t1\n"), 3).tolist() == [1, 0, 1]
     assert read_labels(table("class.csv", "class\n1\n0\n1\n"), 3).tolist() == [1, 0, 1]
-    # bench's own file_labels.csv: by file name for a folder's images
-    named = table("files.csv", "id,file,label\n0,c.png,dog\n1,a.png,cat\n2,b.png,dog\n")
-    assert read_labels(named, 3, files=["a.png", "b.png", "c.png"]).tolist() == [0, 1, 1]
-    assert read_labels(named, 3).tolist() == [1, 0, 1]  # an array's images: by id
+    # a word above the labels is a header; a label that repeats below is not, and counts
+    assert read_labels(table("names.txt", "cat\ndog\ncat\ndog\n"), 4).tolist() == [0, 1, 0, 1]
+    # bench's own file_labels.csv: by file name for a folder's images (a path's name too), by id for an array's
+    named = table("files.csv", "id, file, label\n1,c.png,dog\n2,sub/a.png,cat\n0,b.png,None\n")
+    assert read_labels(named, 3, files=["a.png", "b.png", "c.png"]).tolist() == [1, 0, 2]
+    assert read_labels(named, 3).tolist() == [0, 2, 1]  # 'None' is a class here, not a missing label
     refused = {
         table("file_only.csv", "file,label\nb.png,1\na.png,0\nc.png,1\n"): "matched by 'file' only to a folder",
-        table("gap.csv", "id,label\n0,1\n1,0\n5,1\n"): "must hold 0..N-1 once each: 1 missing, 1 not among",
+        table("gap.csv", "id,label\n0,1\n1,0\n5,1\n"):
+            "1 of the 3 images have no row \\(e.g. id 2\\), and 1 rows name no image \\(e.g. id 5\\)$",
+        table("one_based.csv", "id,label\n1,1\n2,0\n3,1\n"): "; ids count from 0$",
+        table("word.csv", "id,label\n0,1\nb,0\n2,1\n"): "id 'b' \\(row 2\\) is not a whole number",
         table("twice.csv", "id,label\n0,1\n1,0\n1,1\n"): "id 1 appears twice",
         table("empty_cell.csv", "id,label\n0,1\n1,\n2,1\n"): "1 missing labels \\(the first for image 1\\)",
+        table("one_too_many.csv", "1\n0\n1\n1\n"): "4 labels for 3 images",
     }
     for path, message in refused.items():
         with pytest.raises(UserError, match=message):
             read_labels(path, 3)
-    with pytest.raises(UserError, match="e.g. no row for b.png"):
+    with pytest.raises(UserError, match="1 rows name no image \\(e.g. file 'd.png'\\)"):
         read_labels(table("wrong_files.csv", "file,label\na.png,1\nc.png,0\nd.png,1\n"), 3,
                     files=["a.png", "b.png", "c.png"])
 
@@ -227,14 +233,19 @@ def test_a_folder_of_16_bit_grey_is_scaled_not_clipped_and_hidden_files_are_pass
     assert np.allclose(data.x[:, 0, 0, 0], np.round(values / 257) / 255 * 2 - 1)
 
 
-def test_a_folder_of_float_tiffs_is_grey_in_0_to_1_or_0_to_255(tmp_path):
-    for scale, folder in ((1.0, tmp_path / "unit"), (255.0, tmp_path / "bytes")):
+def test_a_folder_of_float_tiffs_is_grey_in_0_to_1_or_0_to_255_as_a_whole(tmp_path):
+    shades = np.array([0.0, 0.003, 0.6, 1.0])  # the second image, in 0..255, darker than 1
+    for scale in (1.0, 255.0):
+        folder = tmp_path / f"by{scale:g}"
         folder.mkdir()
-        for i, value in enumerate([0.0, 0.2, 0.6, 1.0]):
+        for i, value in enumerate(shades):
             Image.fromarray(np.full((8, 8), value * scale, np.float32), "F").save(folder / f"{i}.tif")
         data = load_dataset(str(folder))
         assert data.x.shape == (4, 1, 8, 8)  # grey, not three channels
-        assert np.allclose(data.x[:, 0, 0, 0], np.round(np.array([0.0, 0.2, 0.6, 1.0]) * 255) / 255 * 2 - 1)
+        assert np.allclose(data.x[:, 0, 0, 0], np.round(shades * 255) / 255 * 2 - 1)
+    Image.fromarray(np.full((8, 8), 1.0005, np.float32), "F").save(tmp_path / "by1" / "9.tif")
+    with pytest.raises(UserError, match=r"by1: its floating-point images span 0..1.0005; expected 0..1 or 0..255$"):
+        load_dataset(str(tmp_path / "by1"))
 
 
 def test_an_image_too_large_to_decode_safely_is_one_line(tmp_path, monkeypatch):

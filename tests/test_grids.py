@@ -74,7 +74,7 @@ def test_toml_grid_with_parameters(tmp_path):
     ('encoders = ["baseline"]\nreducers = [{name = "pca32", seed = 4}]\nclusterers = ["kmeans"]',
      "'seed' of reducer 'pca32' is the run's, the same for every entry; set --seed"),
     ('encoders = [{name = "baseline", in_channels = 1}]\nreducers = ["pca32"]\nclusterers = ["kmeans"]',
-     "'in_channels' of model 'baseline' is set by the images"),
+     "'in_channels' of model 'baseline' is the run's, read from the images"),
 ])
 def test_bad_toml_grids(tmp_path, text, message):
     path = tmp_path / "bad.toml"

@@ -43,7 +43,7 @@ def test_cross_space_is_nan_when_no_space_has_groups():
     assert np.isnan(scores).all() and p_values[0] >= crossspace.ALPHA
 
 
-def test_the_dip_test_on_two_images_finds_no_groups_and_says_nothing():
+def test_the_dip_test_on_three_images_finds_no_groups_and_says_nothing():
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # diptest's own warning for n <= 3 would fail here
