@@ -4,6 +4,7 @@ end, so a run folder either holds a finished run's files or does not exist."""
 import errno
 import itertools
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -60,7 +61,8 @@ class RunFolder:
         np.savez_compressed(self.staging / "combo_labels.npz", **arrays)
 
     def write_json(self, name: str, data: dict) -> None:
-        (self.staging / name).write_text(json.dumps(data, indent=2, default=_plain) + "\n")
+        """`data` as strict JSON: an undefined number (NaN) is null, which every JSON reader takes."""
+        (self.staging / name).write_text(json.dumps(_strict(data), indent=2, allow_nan=False) + "\n")
 
     def commit(self) -> Path:
         """Rename the staging folder into place, as NAME, NAME-2, ... whichever is free first
@@ -78,9 +80,14 @@ class RunFolder:
         shutil.rmtree(self.staging, ignore_errors=True)
 
 
-def _plain(value):
+def _strict(value):
+    """`value` with NumPy's types made Python's, NaN and infinities None, other objects their str."""
+    if isinstance(value, dict):
+        return {key: _strict(v) for key, v in value.items()}
+    if isinstance(value, (list, tuple, np.ndarray)):
+        return [_strict(v) for v in value]
     if isinstance(value, np.generic):
-        return value.item()
-    if isinstance(value, (np.ndarray, tuple)):
-        return list(value)
-    return str(value)
+        value = value.item()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    return value if value is None or isinstance(value, (str, int)) else str(value)

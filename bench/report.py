@@ -105,6 +105,11 @@ def _cell(value) -> str:
     return html.escape(str(value))
 
 
+def _shown(value, spec: str = ".3f") -> str:
+    """A number of a run's record, "n/a" where undefined (NaN in memory, null in run.json)."""
+    return "n/a" if value is None or not math.isfinite(value) else format(value, spec)
+
+
 def summary_lines(record: dict) -> list[tuple[str, str]]:
     """The run's summary as (heading, text) pairs: shared by the console, `bench.show` and the page."""
     data, grid, cache, ens = record["data"], record["grid"], record["cache"], record["ensemble"]
@@ -131,12 +136,12 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
         lines.append(("vs truth", "  ".join(f"{k.upper()} {v:.4f}" for k, v in ens["metrics"].items())))
     if "audit" in record:  # how well the label-free ranking picked (ground truth only)
         a = record["audit"]
-        lines.append(("audit", f"ACC ensemble {a['ensemble_acc']:.3f}, best member "
-                               f"{a.get('best_member_acc', float('nan')):.3f}, top-1 {a['top1_acc']:.3f}, "
-                               f"oracle best {a['oracle_best_acc']:.3f} (regret {a['regret']:.3f}), "
-                               f"median {a['median_acc']:.3f}"))
+        lines.append(("audit", f"ACC ensemble {_shown(a['ensemble_acc'])}, best member "
+                               f"{_shown(a.get('best_member_acc'))}, top-1 {_shown(a['top1_acc'])}, "
+                               f"oracle best {_shown(a['oracle_best_acc'])} (regret {_shown(a['regret'])}), "
+                               f"median {_shown(a['median_acc'])}"))
         lines.append(("  rho", "Spearman with ACC: " + ", ".join(  # undefined where a score is constant
-            f"{k} {v:+.2f}" if math.isfinite(v) else f"{k} n/a" for k, v in a["spearman_with_acc"].items())))
+            f"{k} {_shown(v, '+.2f')}" for k, v in a["spearman_with_acc"].items())))
     return lines
 
 
@@ -331,12 +336,12 @@ def write_index(out: Path) -> Path:
         folder, data, ens = path.parent.name, record["data"], record["ensemble"]
         link = f'<a href="{html.escape(folder)}/report.html">{html.escape(folder)}</a>' \
             if (path.parent / "report.html").exists() else html.escape(folder)
-        acc = ens["metrics"]["acc"] if ens.get("metrics") else float("nan")
+        acc = (ens.get("metrics") or {}).get("acc")  # none without ground truth
         texts = {"run": link, "data": html.escape(data["source"]), "grid": html.escape(record["grid"]["name"]),
                  "ranked by": html.escape(record["args"].get("rank_by", "silhouette")),
                  "top combo": html.escape(ens["members"][0]["combo"] if ens["members"] else "")}
         numbers = {"images": data["shape"][0], "k": data["n_clusters"], "combos": record["grid"]["combos"],
-                   "seconds": f"{record['timings_s']['total']:.0f}", "ensemble ACC": _cell(acc)}
+                   "seconds": f"{record['timings_s']['total']:.0f}", "ensemble ACC": _cell(float("nan") if acc is None else acc)}
         rows.append("<tr>" + "".join(f'<td class="text">{texts[h]}</td>' if h in texts else f"<td>{numbers[h]}</td>"
                                      for h in INDEX_COLUMNS) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in INDEX_COLUMNS)

@@ -59,8 +59,12 @@ def test_a_result_holds_the_run(digits, tmp_path):
     assert folder.parent == tmp_path and (folder / "report.html").exists()
     labels = pd.read_csv(folder / "submission.csv")["label"].to_numpy()
     assert (labels == result.labels).all()
-    again = json.loads((result.write(plots=False) / "run.json").read_text())
+    again = json.loads((result.write(plots=False) / "run.json").read_text(),
+                       parse_constant=lambda word: pytest.fail(f"run.json holds {word}, which is not JSON"))
     assert "report" not in again["timings_s"]  # each folder's own timings, not the last write's
+    assert again["audit"]["spearman_with_acc"]["agreement"] is None  # one combo: undefined, null
+    from bench.report import summary_lines
+    assert "agreement n/a" in dict(summary_lines(again))["  rho"]  # as `bench.show` reads it back
     assert repr(result).startswith("<bench Result: grid 'seed', 1 combos on 200 images")
 
 
