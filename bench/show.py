@@ -45,10 +45,15 @@ def compare(first: Path, second: Path, console, max_rows: int = 30) -> None:
                       ("ensemble", lambda r: "  ".join(f"{k.upper()} {v:.4f}" for k, v in (r["ensemble"]["metrics"] or {}).items()) or "-")):
         info.add_row(name, str(get(ra)), str(get(rb)))
     console.print(info)
+    if ra["data"].get("fingerprint") != rb["data"].get("fingerprint"):
+        console.print("[yellow]different images[/] (their fingerprints differ): a combo's rank in one run "
+                      "says nothing of its rank in the other")
     both = a.merge(b, on="combo", suffixes=("_a", "_b"))
     both["move"] = both["rank_a"] - both["rank_b"]
     changed = both[(both["move"] != 0) | (both["status_a"] != both["status_b"])]
     changed = changed.reindex(changed["move"].abs().sort_values(ascending=False, kind="stable").index)
+    if changed.empty:
+        console.print(f"none of the {len(both)} shared combos changed rank or status")
     moves = Table(title=f"{len(changed)} of {len(both)} shared combos changed rank or status "
                         f"(largest moves first)", title_justify="left")
     for column in ("combo", "rank", "moved", "status", *(["ACC"] if "acc_a" in both else [])):
@@ -59,7 +64,8 @@ def compare(first: Path, second: Path, console, max_rows: int = 30) -> None:
         acc = [f"{row.acc_a:.3f}" if row.acc_a == row.acc_b else f"{row.acc_a:.3f} -> {row.acc_b:.3f}"] \
             if "acc_a" in both else []
         moves.add_row(short_combo(row.combo), f"{row.rank_a} -> {row.rank_b}", f"{row.move:+d}", status, *acc)
-    console.print(moves)
+    if not changed.empty:
+        console.print(moves)
     for folder, only in ((first, set(a["combo"]) - set(b["combo"])), (second, set(b["combo"]) - set(a["combo"]))):
         if only:
             console.print(f"only in {folder.name} ({len(only)}): " + ", ".join(sorted(only)[:max_rows]))

@@ -1,5 +1,6 @@
 """Pictures, report.html, bench.show, and plain console output off a terminal."""
 
+import json
 import re
 
 import pytest
@@ -102,6 +103,15 @@ def test_show_compare_names_what_moved_between_two_runs(finished_run, tmp_path, 
     assert short_combo(second) in printed and "2 -> 1" in printed and "1 -> 2" in printed
     assert "ok -> cluster failed" in printed
     assert f"only in {folder.name} (1): " in printed
+    assert "different images" not in printed
+    record = json.loads((other / "run.json").read_text())
+    record["data"]["fingerprint"] = "another"
+    (other / "run.json").write_text(json.dumps(record))
+    shutil.copy(folder / "leaderboard.csv", other / "leaderboard.csv")
+    assert show_main(["--compare", str(folder), str(other)]) == 0
+    printed = " ".join(capsys.readouterr().out.split())
+    assert "different images (their fingerprints differ)" in printed
+    assert "none of the 12 shared combos changed rank or status" in printed and "largest moves" not in printed
 
 
 def test_index_lists_every_run_newest_first(finished_run):
