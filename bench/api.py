@@ -7,6 +7,7 @@ import time
 from dataclasses import dataclass, field
 from numbers import Integral, Real
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -57,7 +58,7 @@ def _check_options(options: dict) -> None:
         raise UserError(f"{_named('scheduler')} needs backend 'dask'")
 
 
-@dataclass
+@dataclass(eq=False)  # two results are two runs: compared by identity, not by their tables
 class Result:
     """What a run found. `leaderboard`: every combo ranked (the columns of leaderboard.csv);
     `labels`: the ensemble's, one per image; `members`: the combos it voted; `audit`: how well
@@ -104,6 +105,8 @@ class Result:
         `plots`, the pictures and report.html), written whole or not at all; returns its path."""
         from bench import replay, report
         from bench.export import RunFolder, check_writable
+        if out is not None and not str(out).strip():  # as run_grid's: Path("") is the working folder
+            raise UserError("out: empty; name a folder")
         out = Path(out if out is not None else self.out)
         check_writable(out)
         started = time.perf_counter()
@@ -315,7 +318,8 @@ def _decide(outcomes, dataset, cache, console, *, k, seed, rank_by, min_share, t
     except UserError:  # nothing to vote on: what the combos did find is still worth seeing
         console.print(leaderboard_table(table, set(), rank_by))
         raise
-    rows = {row.combo: (row, o) for row, o in zip(table.itertuples(), ranked)}
+    # plain namespaces rather than itertuples' generated class, so that a Result pickles
+    rows = {row["combo"]: (SimpleNamespace(**row), o) for row, o in zip(table.to_dict("records"), ranked)}
     members = [rows[combo] for combo in chosen]
     labels_out, agreements = ens.combine(ensemble, [o.labels for _, o in members],
                                          [getattr(row, split_rule(rank_by)[1]) for row, _ in members], k,

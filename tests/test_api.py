@@ -66,6 +66,13 @@ def test_a_result_holds_the_run(digits, tmp_path):
     from bench.report import summary_lines
     assert "agreement n/a" in dict(summary_lines(again))["  rho"]  # as `bench.show` reads it back
     assert repr(result).startswith("<bench Result: grid 'seed', 1 combos on 200 images")
+    import pickle
+    clone = pickle.loads(pickle.dumps(result))  # for joblib.dump, %store, another process
+    assert (clone.labels == result.labels).all() and clone.members.equals(result.members)
+    assert result in [result] and clone != result  # two objects, compared as such, not by their tables
+    with pytest.raises(UserError, match="^out: empty; name a folder$"):
+        result.write("")
+    assert (clone.write(plots=False) / "submission.csv").read_text() == (folder / "submission.csv").read_text()
 
 
 def test_help_on_the_package_lists_the_api():
