@@ -123,11 +123,11 @@ def audit(table: pd.DataFrame, ensemble_acc: float, member_ranks=()) -> dict:
     members = ok[ok["rank"].isin(list(member_ranks))]["acc"]
     spearman = {}
     for name in [s for s in SCORES if s in table]:
-        values = ok[name].to_numpy(float)
+        values, acc = ok[name].to_numpy(float), ok["acc"].to_numpy(float)
         finite = np.isfinite(values)
-        defined = finite.sum() > 2 and np.ptp(values[finite]) > 0  # constant: no correlation
-        spearman[name] = (float(spearmanr(values[finite], ok["acc"][finite]).statistic)
-                          if defined else float("nan"))
+        # either side constant: no correlation (and SciPy's warning, from Python, says so again)
+        defined = finite.sum() > 2 and np.ptp(values[finite]) > 0 and np.ptp(acc[finite]) > 0
+        spearman[name] = float(spearmanr(values[finite], acc[finite]).statistic) if defined else float("nan")
     return {"spearman_with_acc": spearman,
             "oracle_best_acc": float(ok["acc"].max()), "top1_acc": float(ok["acc"].iloc[0]),
             "regret": float(ok["acc"].max() - ok["acc"].iloc[0]),

@@ -84,6 +84,15 @@ def test_two_level_rule_orders_encoders_first_then_their_combos():
     assert list(selection.order(tied.iloc[::-1], "silhouette")) == [11, 10, 14, 13, 12]
 
 
+def test_a_constant_acc_correlates_with_nothing_and_warns_nothing():
+    import warnings
+    table = pd.DataFrame({"status": ["ok"] * 4, "acc": [1.0] * 4, "silhouette": [0.1, 0.4, 0.0, 0.3],
+                          "rank": [1, 2, 3, 4]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # SciPy's ConstantInputWarning would fail here
+        assert np.isnan(selection.audit(table, ensemble_acc=1.0)["spearman_with_acc"]["silhouette"])
+
+
 def test_a_score_without_a_correlation_reads_n_a_in_the_summary():
     from bench.report import summary_lines
     audit = {"ensemble_acc": 0.8, "best_member_acc": 0.8, "top1_acc": 0.8, "oracle_best_acc": 0.9,
