@@ -141,7 +141,7 @@ class Result:
         wanted = ["rank", "combo", *encoders, partition, "silhouette", "clusters", "acc", "status"]
         shown = list(dict.fromkeys(c for c in wanted if c in self.leaderboard.columns))
         top = self.leaderboard[shown].head(10)
-        table = top.to_html(index=False, float_format="%.3f", border=0)
+        table = top.to_html(index=False, float_format="%.3f", border=0, na_rep="n/a")
         return f"<table>{rows}</table><p>leaderboard, top {len(top)} of {len(self.leaderboard)}:</p>{table}"
 
 

@@ -137,6 +137,11 @@ class Audit:
     def table(self, metric: str = "regret", method: str = "vote") -> pd.DataFrame:
         """rule x task: the mean over seeds of `metric`, with the mean (and the worst) over tasks;
         rules in the summary's order."""
+        metrics = [c for c in ("regret", "ensemble", "spearman", "top1", "oracle", "best_member") if c in self.runs]
+        if metric not in metrics:
+            raise UserError(f"metric {metric!r}: not one of {', '.join(metrics)}")
+        if method not in set(self.runs["method"]):
+            raise UserError(f"method {method!r}: not audited here ({', '.join(sorted(set(self.runs['method'])))})")
         part = self.runs[self.runs["method"] == method]
         table = part.groupby(["rule", "task"])[metric].mean().unstack("task")
         tasks = list(table.columns)

@@ -21,6 +21,10 @@ def latest_run(out: Path) -> Path:
 
 
 def read_run(folder: Path) -> tuple[dict, pd.DataFrame]:
+    if not folder.is_dir():
+        raise UserError(f"{folder}: no such folder")
+    if not (folder / "run.json").exists() and any(folder.glob("*/run.json")):
+        raise UserError(f"{folder}: holds runs, is not one; name one of them, or --out {folder} for the newest")
     try:
         return json.loads((folder / "run.json").read_text()), pd.read_csv(folder / "leaderboard.csv")
     except (OSError, ValueError) as e:

@@ -54,6 +54,7 @@ def test_a_result_holds_the_run(digits, tmp_path):
     assert result.timings["stages"] > 0 and result.record["data"]["n_clusters"] == 3
     page = result._repr_html_()
     assert "<table" in page and "baseline(epochs=1) | pca32 | kmeans" in page and "200 images" in page
+    assert "NaN" not in page and "n/a" in page  # encoder_agreement: undefined with one combo
     assert not run_dirs(tmp_path)  # nothing written until asked
     folder = result.write()
     assert folder.parent == tmp_path and (folder / "report.html").exists()

@@ -238,3 +238,16 @@ def test_a_task_that_is_not_a_pair_is_one_error(tmp_path):
     with pytest.raises(UserError, match=r"^task a: a tuple of 1; give \(images, labels\)$"):
         bench.run_audit({"a": (np.zeros((4, 8, 8)),)}, out=tmp_path, progress=False)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_table_of_a_metric_or_method_the_audit_lacks_is_one_line():
+    from bench.errors import UserError
+    from bench.selection_audit import Audit
+    rows = [{"task": t, "seed": 0, "rule": "silhouette", "method": "vote", "regret": 0.1, "spearman": 0.0,
+             "ensemble": 0.8} for t in ("a", "b")]
+    audit = Audit(pd.DataFrame(rows), pd.DataFrame(), dict(SETTINGS))
+    assert audit.table("ensemble").loc["silhouette", "mean"] == pytest.approx(0.8)
+    with pytest.raises(UserError, match="^metric 'acc': not one of regret, ensemble, spearman$"):
+        audit.table("acc")
+    with pytest.raises(UserError, match=r"^method 'coassoc': not audited here \(vote\)$"):
+        audit.table("ensemble", "coassoc")

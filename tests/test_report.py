@@ -120,9 +120,14 @@ def test_index_lists_every_run_newest_first(finished_run):
     assert f'href="{folder.name}/report.html"' in index and "1 runs" in index
 
 
-def test_show_refuses_a_folder_without_a_run(tmp_path, capsys):
+def test_show_refuses_a_folder_without_a_run(tmp_path, capsys, finished_run):
     assert show_main([str(tmp_path)]) == 2
     assert "not a finished run folder" in capsys.readouterr().err
+    assert show_main([str(tmp_path / "nope")]) == 2
+    assert capsys.readouterr().err == f"error: {tmp_path / 'nope'}: no such folder\n"
+    runs = finished_run[0].parent  # results/: a folder of runs, not a run
+    assert show_main([str(runs)]) == 2
+    assert f"holds runs, is not one; name one of them, or --out {runs} for the newest" in capsys.readouterr().err
 
 
 def test_console_off_a_terminal_has_no_control_codes(finished_run):
