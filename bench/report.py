@@ -45,7 +45,8 @@ def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: l
             [o.labels for _, o in members], k, labels)))
     if dataset.y is not None:
         encoders, partition = split_rule(rank_by)
-        columns = [c for c in dict.fromkeys([*encoders, partition, *SCORES]) if c in table]
+        columns = [c for c in dict.fromkeys([*encoders, partition, *SCORES])  # an empty panel shows nothing
+                   if c in table and table.loc[table["status"] == "ok", c].notna().any()]
         pictures.append(plots.audit_scatter(folder, table, columns, [row.rank for row, _ in members]))
     best = usable[0]
     embedding = cache.array("reduce", best.records["reduce"].key)

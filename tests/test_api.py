@@ -42,7 +42,12 @@ def test_the_api_and_the_cli_write_the_same_files(digits, digits_npz, run_cli, t
     assert record["timings_s"]["total"] >= record["timings_s"]["stages"]
 
 
-def test_a_result_holds_the_run(digits, tmp_path):
+def test_a_result_holds_the_run(digits, tmp_path, monkeypatch):
+    from bench import plots
+    panels = []
+    drawn = plots.audit_scatter
+    monkeypatch.setattr(plots, "audit_scatter", lambda folder, table, columns, ranks:
+                        panels.extend(columns) or drawn(folder, table, columns, ranks))
     x, y = digits
     result = bench.run_grid(x[:200], 3, grid="seed", labels=y[:200], epochs=np.int64(1), jobs=1, out=tmp_path,
                             progress=False, seed=np.int64(0))  # as from `for seed in np.arange(3)`
@@ -58,6 +63,7 @@ def test_a_result_holds_the_run(digits, tmp_path):
     assert not run_dirs(tmp_path)  # nothing written until asked
     folder = result.write()
     assert folder.parent == tmp_path and (folder / "report.html").exists()
+    assert "silhouette" in panels and "agreement" not in panels  # one combo: no agreement to draw
     labels = pd.read_csv(folder / "submission.csv")["label"].to_numpy()
     assert (labels == result.labels).all()
     again = json.loads((result.write(plots=False) / "run.json").read_text(),
