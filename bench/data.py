@@ -235,7 +235,8 @@ def normalise(raw: np.ndarray, source: str) -> np.ndarray:
     """(N, H, W[, C]) uint8 0-255 or float -> float32 (N, C, H, W) in [-1, 1]."""
     if raw.dtype.kind not in "uif":
         raise UserError(f"{source}: dtype {raw.dtype} is not numeric image data; use uint8 or float")
-    if raw.ndim == 3 and raw.shape[-1] in (3, 4) and raw.shape[1] > 4:  # not images 3 or 4 pixels wide
+    # (H, W, 3): one colour image, a common slip; grey images 3 or 4 pixels wide are no use
+    if raw.ndim == 3 and raw.shape[-1] in (3, 4) and raw.shape[1] > 4:
         raise UserError(f"{source}: shape {raw.shape} looks like one colour image (H, W, C); "
                         "give many images, (N, H, W, C)")
     if raw.ndim == 3:
@@ -310,7 +311,8 @@ def _table_labels(path: Path, n: int, files: list[str] | None) -> np.ndarray:
             y = pd.read_csv(path, header=None, **read)[0].to_numpy()
             return y[1:] if len(y) == n + 1 and _is_header(y) else y
     except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as e:
-        raise UserError(f"{path}: cannot read labels ({str(e).partition(chr(10))[0]})") from None
+        first_line = str(e).partition("\n")[0]
+        raise UserError(f"{path}: cannot read labels ({first_line})") from None
     if files is not None and "file" in table.columns:
         return _matched(table, "file", files, path)
     if "id" in table.columns:
@@ -348,10 +350,12 @@ def _matched(table, column: str, keys: list, path: Path) -> np.ndarray:
     if given.duplicated().any():
         raise UserError(f"{path}: {column} {given[given.duplicated()].iloc[0]} appears twice")
     missing, unknown = sorted(set(keys) - set(given)), sorted(set(given) - set(keys))
-    if missing or unknown:
-        problems = ([f"{len(missing)} of the {len(keys)} images have no row (e.g. {column} {missing[0]!r})"]
-                    * bool(missing) + [f"{len(unknown)} rows name no image (e.g. {column} {unknown[0]!r})"]
-                    * bool(unknown))
+    problems = []
+    if missing:
+        problems.append(f"{len(missing)} of the {len(keys)} images have no row (e.g. {column} {missing[0]!r})")
+    if unknown:
+        problems.append(f"{len(unknown)} rows name no image (e.g. {column} {unknown[0]!r})")
+    if problems:
         one_based = column == "id" and 0 in missing and len(keys) in unknown
         raise UserError(f"{path}: {', and '.join(problems)}" + ("; ids count from 0" if one_based else ""))
     return pd.Series(table["label"].to_numpy(), index=given.to_numpy()).loc[keys].to_numpy()

@@ -101,6 +101,8 @@ def pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: list, 
 
 
 def _cell(value) -> str:
+    if value is None:  # undefined, as run.json writes it
+        return ""
     if isinstance(value, float):
         return "" if math.isnan(value) else f"{value:.4f}"
     return html.escape(str(value))
@@ -337,12 +339,12 @@ def write_index(out: Path) -> Path:
         folder, data, ens = path.parent.name, record["data"], record["ensemble"]
         link = f'<a href="{html.escape(folder)}/report.html">{html.escape(folder)}</a>' \
             if (path.parent / "report.html").exists() else html.escape(folder)
-        acc = (ens.get("metrics") or {}).get("acc")  # none without ground truth
+        acc = (ens.get("metrics") or {}).get("acc", float("nan"))  # none without ground truth
         texts = {"run": link, "data": html.escape(data["source"]), "grid": html.escape(record["grid"]["name"]),
                  "ranked by": html.escape(record["args"].get("rank_by", "silhouette")),
                  "top combo": html.escape(ens["members"][0]["combo"] if ens["members"] else "")}
         numbers = {"images": data["shape"][0], "k": data["n_clusters"], "combos": record["grid"]["combos"],
-                   "seconds": f"{record['timings_s']['total']:.0f}", "ensemble ACC": _cell(float("nan") if acc is None else acc)}
+                   "seconds": f"{record['timings_s']['total']:.0f}", "ensemble ACC": _cell(acc)}
         rows.append("<tr>" + "".join(f'<td class="text">{texts[h]}</td>' if h in texts else f"<td>{numbers[h]}</td>"
                                      for h in INDEX_COLUMNS) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in INDEX_COLUMNS)
