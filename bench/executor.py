@@ -84,8 +84,8 @@ def stage_keys(grid: Grid, dataset: Dataset, *, n_clusters: int, seed: int):
 
 
 def _gpu_devices() -> list[str]:
-    import torch
-    return [f"cuda:{i}" for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
+    from models.train import cuda_count
+    return [f"cuda:{i}" for i in range(cuda_count())]
 
 
 class Executor:

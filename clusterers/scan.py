@@ -158,4 +158,7 @@ def scan(n_clusters: int = 2, n_neighbors: int = 20, heads: int = 3, epochs: int
     # max_steps: the head's parameters do not grow with N, so neither need its training; fewer
     # passes at every N cost ACC where the steps were few, so the bound is on steps and leaves
     # small runs as they were (docs/performance.md: entry settings chosen for speed)
-    return SCANHead(n_clusters, n_neighbors, heads, epochs, hidden, entropy_weight, max_steps=max_steps, seed=seed)
+    # on the CPU: a head this small gains little from a GPU, and each of the fan-out's workers
+    # would hold a CUDA context of its own on one card
+    return SCANHead(n_clusters, n_neighbors, heads, epochs, hidden, entropy_weight, max_steps=max_steps, seed=seed,
+                    device="cpu")

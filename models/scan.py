@@ -31,7 +31,8 @@ CUDA_FACTOR = 4
 
 def on_device(epochs: int) -> int:
     """A clustering or self-labelling phase's epochs where it trains: CUDA_FACTOR times more with CUDA."""
-    return epochs * (CUDA_FACTOR if torch.cuda.is_available() else 1)
+    from models.train import cuda_count
+    return epochs * (CUDA_FACTOR if cuda_count() else 1)
 
 
 def cut_out(x: torch.Tensor, generator: torch.Generator | None, side: float = 0.4) -> torch.Tensor:

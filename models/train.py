@@ -17,11 +17,17 @@ from models import runtime
 from models.base import Encoder, batches
 
 
+def cuda_count() -> int:
+    """CUDA devices here, counted through NVML: unlike `torch.cuda.is_available()` this does not
+    initialise CUDA in the process, so a worker forked from it (the multiprocessing backend)
+    can still use them."""
+    return torch.cuda.device_count()
+
+
 def pick_device(index: int = 0) -> torch.device:
     """CUDA device `index` (modulo the count) when CUDA is present, else the CPU."""
-    if torch.cuda.is_available():
-        return torch.device("cuda", index % torch.cuda.device_count())
-    return torch.device("cpu")
+    count = cuda_count()
+    return torch.device("cuda", index % count) if count else torch.device("cpu")
 
 
 @contextlib.contextmanager

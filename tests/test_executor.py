@@ -2,6 +2,7 @@ import io
 from pathlib import Path
 
 import numpy as np
+import pytest
 from rich.console import Console
 from rich.progress import Progress
 
@@ -15,6 +16,24 @@ from bench.grids import Grid, Spec
 def tiny_dataset():
     x = np.zeros((10, 1, 8, 8), np.float32)
     return Dataset(x, None, "tiny", "fp")
+
+
+def test_the_main_process_counts_gpus_without_initialising_cuda(monkeypatch):
+    """torch.cuda.is_available() initialises CUDA, and a worker forked afterwards (the
+    multiprocessing backend) could not use it: device choices count through NVML instead."""
+    import torch
+
+    from bench.grids import check_entries
+    from clusterers import CLUSTERERS
+    from models.scan import on_device
+    from models.train import pick_device
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: pytest.fail("CUDA initialised by is_available()"))
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 2)
+    assert executor_module._gpu_devices() == ["cuda:0", "cuda:1"] and pick_device(3) == torch.device("cuda", 1)
+    assert on_device(5) == 20  # the GPU's longer schedule
+    grid = Grid("g", [Spec("simclr-scan")], [Spec("pca32")], [Spec("scan")])
+    check_entries(grid, Dataset(np.zeros((10, 3, 32, 32), np.float32), None, "t", "fp"), n_clusters=2, seed=0)
+    assert CLUSTERERS.create("scan", n_clusters=2, seed=0).device == "cpu"  # never one context per worker
 
 
 def test_encoders_are_spread_over_gpus_one_task_each(monkeypatch, tmp_path):
