@@ -63,12 +63,15 @@ def stage_keys(grid: Grid, dataset: Dataset, *, n_clusters: int, seed: int):
     """Cache keys of every encoder, (encoder, reducer) and combo, from what produces them."""
     enc, red, clu = {}, {}, {}
     in_channels = dataset.x.shape[1]
+    # a GPU trains to other numbers (and `simclr-scan` for longer): its stages are its own, while
+    # CPU keys stay as they were
+    on_gpu = {"device": "cuda"} if _gpu_devices() else {}
     for e in grid.encoders:
         entry = MODELS.get(e.name)
         enc[e] = make_key(stage="encode", data=dataset.fingerprint, entry=e.name, params=e.params,
                           in_channels=in_channels, seed=seed if entry.seeded else None,
                           code=code_version(entry.factory, models.train, models.base, bench.stages),
-                          **({"n_clusters": n_clusters} if takes_clusters(e.name) else {}))
+                          **({"n_clusters": n_clusters} if takes_clusters(e.name) else {}), **on_gpu)
     for e in grid.encoders:
         for r in grid.reducers:
             factory = REDUCERS.get(r.name).factory

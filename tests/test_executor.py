@@ -6,11 +6,15 @@ import pytest
 from rich.console import Console
 from rich.progress import Progress
 
+import bench.stages
+import models.base
+import models.train
 from bench import executor as executor_module
 from bench.cache import Cache
 from bench.data import Dataset
 from bench.executor import EpochBars, Executor, stage_keys
 from bench.grids import Grid, Spec
+from models import MODELS
 
 
 def tiny_dataset():
@@ -59,6 +63,18 @@ def test_stage_keys_share_upstream_stages():
     assert enc1[Spec("baseline")] != enc[Spec("baseline")]  # trained from a seeded start
     assert enc1[Spec("pixels")] == enc[Spec("pixels")]  # ignores the seed: computed once for all
     assert not set(red.values()) & set(red1.values())
+
+
+def test_a_gpu_machines_stages_are_keyed_apart_from_a_cpu_machines(monkeypatch):
+    from bench.cache import make_key
+    grid = Grid("g", [Spec("pixels")], [Spec("pca32")], [Spec("kmeans")])
+    cpu, _, _ = stage_keys(grid, tiny_dataset(), n_clusters=2, seed=0)
+    assert cpu[Spec("pixels")] == make_key(  # as before GPUs were keyed: a CPU cache stays valid
+        stage="encode", data="fp", entry="pixels", params=(), in_channels=1, seed=None,
+        code=executor_module.code_version(MODELS.get("pixels").factory, models.train, models.base, bench.stages))
+    monkeypatch.setattr(executor_module, "_gpu_devices", lambda: ["cuda:0"])
+    gpu, _, _ = stage_keys(grid, tiny_dataset(), n_clusters=2, seed=0)
+    assert gpu[Spec("pixels")] != cpu[Spec("pixels")]
 
 
 def test_task_order_by_cost_and_cached_ones_skipped(tmp_path):
