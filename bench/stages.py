@@ -172,8 +172,13 @@ def encode_group(jobs: list[tuple], images: np.ndarray, cache_root: Path, *,
                  seed: int, device: str, n_clusters: int | None = None) -> list[Record]:
     """Several (spec, key, on_epoch, entry) encoders one after another on one device (one task
     per GPU at a time)."""
-    return [encode(spec, images, key, cache_root, seed=seed, entry=entry, device=device, on_epoch=on_epoch,
-                   n_clusters=n_clusters) for spec, key, on_epoch, entry in jobs]
+    import torch
+    with torch.cuda.device(device) if device.startswith("cuda") else contextlib.nullcontext():
+        records = [encode(spec, images, key, cache_root, seed=seed, entry=entry, device=device,
+                          on_epoch=on_epoch, n_clusters=n_clusters) for spec, key, on_epoch, entry in jobs]
+        if device.startswith("cuda"):
+            torch.cuda.empty_cache()  # the worker lives on to reduce and cluster: its GPU memory goes back
+    return records
 
 
 def reduce(spec: Spec, upstream: str, key: str, cache_root: Path, *, seed: int, entry=None) -> Record:
