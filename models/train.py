@@ -18,9 +18,9 @@ from models.base import Encoder, batches
 
 
 def cuda_count() -> int:
-    """CUDA devices here, counted through NVML: unlike `torch.cuda.is_available()` this does not
-    initialise CUDA in the process, so a worker forked from it (the multiprocessing backend)
-    can still use them."""
+    """CUDA devices here, counted through NVML where the driver offers it: unlike
+    `torch.cuda.is_available()` this does not initialise CUDA in the process, so a worker forked
+    from it (the multiprocessing backend) can still use them."""
     return torch.cuda.device_count()
 
 
