@@ -43,7 +43,7 @@ def nt_xent(a: torch.Tensor, b: torch.Tensor, temperature: float) -> torch.Tenso
     similarity = z @ z.T / temperature
     similarity.fill_diagonal_(float("-inf"))
     n = len(a)
-    targets = torch.cat([torch.arange(n, 2 * n), torch.arange(n)]).to(a.device)
+    targets = torch.arange(2 * n, device=a.device).roll(n)  # n..2n-1, then 0..n-1
     return F.cross_entropy(similarity, targets)
 
 

@@ -103,8 +103,8 @@ def train(model: Encoder, x: torch.Tensor, *, seed: int,
     for epoch in range(epochs):
         model.begin_epoch(epoch, x)
         total = torch.zeros((), device=x.device)
-        for idx in torch.randperm(len(x), generator=generator).split(model.batch_size):
-            rows = idx.to(x.device)
+        # the order drawn on the CPU (the same on every device), moved once an epoch
+        for rows in torch.randperm(len(x), generator=generator).to(x.device).split(model.batch_size):
             batch = x[rows]
             loss = model.training_loss(batch, rows) if model.wants_rows else model.training_loss(batch)
             optimizer.zero_grad()
