@@ -366,10 +366,14 @@ def run_audit(tasks, *, grid="quick", seeds=(0,), rules=None, methods=None, n_cl
     seeds = list(seeds)
     if len(set(seeds)) < len(seeds):  # said now, not after running every task twice
         raise UserError(f"seeds {seeds}: seed {max(seeds, key=seeds.count)} is given twice")
+    named = {}  # fingerprint -> task
     for name, images, labels in tasks:  # every task's problems before the first grid runs
         dataset = load_dataset(images, labels)
         if dataset.y is None:
             raise UserError(f"task {name}: no labels (an .npz needs 'y'; else give IMAGES:LABELS)")
+        if dataset.fingerprint in named:  # it would count as evidence twice
+            raise UserError(f"tasks {named[dataset.fingerprint]} and {name}: the same images; give each once")
+        named[dataset.fingerprint] = name
     if len(tasks) == 1:  # said before the runs, not after them
         console.print(ONE_TASK)
     runs_out = Path(out) / "audit-runs" / time.strftime("%Y%m%d-%H%M%S")  # this audit's runs together

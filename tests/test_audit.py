@@ -232,11 +232,15 @@ def test_two_runs_of_one_task_and_seed_are_refused(audited, tmp_path, capsys):
     assert "two runs" in capsys.readouterr().err
 
 
-def test_a_task_that_is_not_a_pair_is_one_error(tmp_path):
+def test_a_task_that_is_not_a_pair_or_repeats_another_is_one_error(tmp_path):
     import bench
     from bench.errors import UserError
     with pytest.raises(UserError, match=r"^task a: a tuple of 1; give \(images, labels\)$"):
         bench.run_audit({"a": (np.zeros((4, 8, 8)),)}, out=tmp_path, progress=False)
+    assert list(tmp_path.iterdir()) == []
+    images = np.arange(4 * 64).reshape(4, 8, 8).astype(np.uint8)
+    with pytest.raises(UserError, match=r"^tasks a and b: the same images; give each once$"):  # twice the evidence
+        bench.run_audit({"a": (images, [0, 0, 1, 1]), "b": (images, [0, 1, 0, 1])}, out=tmp_path, progress=False)
     assert list(tmp_path.iterdir()) == []
 
 
