@@ -135,29 +135,36 @@ def _pixels(im, mode: str, file: Path, float_scale: float = 1.0):
     own conversion clips every value above 255 to white. Floating-point grey (TIFF) is
     multiplied by `float_scale`, its folder's (`_float_scale`)."""
     from PIL import Image
-    if im.mode.startswith("I") or im.mode == "F":
+    if im.mode == "F":
+        values = np.asarray(im, dtype=np.float64) * float_scale
+    elif im.mode.startswith("I"):
         values = np.asarray(im, dtype=np.float64)
-        if im.mode.startswith("I"):
-            if values.min() < 0 or values.max() > 65535:
-                raise UserError(f"{file}: values span {values.min():g}..{values.max():g}; "
-                                "expected 8-bit or 16-bit images")
-            values = values / 257
-        im = Image.fromarray(np.round(values * float_scale if im.mode == "F" else values).astype(np.uint8), "L")
-    return im.convert(mode)
+        if values.min() < 0 or values.max() > 65535:
+            raise UserError(f"{file}: values span {values.min():g}..{values.max():g}; "
+                            "expected 8-bit or 16-bit images")
+        values = values / 257
+    else:
+        return im.convert(mode)
+    return Image.fromarray(np.round(values).astype(np.uint8), "L").convert(mode)
+
+
+def _overshot_unit_range(lo: float, hi: float) -> bool:
+    """Floats just above 1: 0..1 images a little over, since 0..255 images this dark are black."""
+    return lo >= 0 and 1 < hi < 2
 
 
 def _float_scale(folder: Path, files: list[Path]) -> float:
     """The factor to 0..255 of a folder's floating-point images, read as an array's floats are
-    (0..1 or 0..255), from all of them at once so that one dark image is not read as bright."""
-    values = []
+    (0..1 or 0..255), from the range of all of them so that one dark image is not read as
+    bright (one image in memory at a time)."""
+    lo, hi = np.inf, -np.inf
     for file in files:
         with _open(file) as im:
-            values.append(np.asarray(im, dtype=np.float64).ravel())
-    values = np.concatenate(values)
-    if not np.isfinite(values).all():
-        raise UserError(f"{folder}: its floating-point images contain NaN or infinite values")
-    lo, hi = values.min(), values.max()
-    if lo < 0 or hi > 255 or 1 < hi < 2:
+            values = np.asarray(im, dtype=np.float64)
+        if not np.isfinite(values).all():
+            raise UserError(f"{folder}: its floating-point images contain NaN or infinite values")
+        lo, hi = min(lo, values.min()), max(hi, values.max())
+    if lo < 0 or hi > 255 or _overshot_unit_range(lo, hi):
         raise UserError(f"{folder}: its floating-point images span {lo:g}..{hi:g}; expected 0..1 or 0..255")
     return 255.0 if hi <= 1 else 1.0
 
@@ -257,7 +264,7 @@ def normalise(raw: np.ndarray, source: str) -> np.ndarray:
         raise UserError(f"{source}: contains NaN or infinite values")
     lo, hi = float(raw.min()), float(raw.max())
     x = raw.astype(np.float32) if hi <= 255 else raw  # out of range: refused below, uncast
-    if raw.dtype.kind == "f" and 1 < hi < 2 and lo >= 0:  # 0..255 images this dark are black
+    if raw.dtype.kind == "f" and _overshot_unit_range(lo, hi):
         raise UserError(f"{source}: values span {lo:g}..{hi:g}: 0..1 with values above 1? "
                         "clip them to 0..1, or give 0..255")
     if raw.dtype.kind in "ui" or hi > 1:
