@@ -90,8 +90,9 @@ class Result:
         return self.record["timings_s"]
 
     def __repr__(self) -> str:
+        from bench.console import counted
         data, top = self.record["data"], self.leaderboard.iloc[0]
-        return (f"<bench Result: grid {self.grid.name!r}, {len(self.leaderboard)} combos on {data['shape'][0]} "
+        return (f"<bench Result: grid {self.grid.name!r}, {counted(len(self.leaderboard), 'combo')} on {data['shape'][0]} "
                 f"images, top {top['combo']!r}, {len(self.members)} voted>")
 
     def summary(self) -> list[tuple[str, str]]:
@@ -225,7 +226,7 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
     from bench import scoring, selection
     from bench.cache import Cache, library_versions
     from bench.cluster import dask_client
-    from bench.console import make_console
+    from bench.console import counted, make_console
     from bench.data import MAX_AUTO_SIZE
     from bench.executor import Executor
     from bench.stages import single_threaded
@@ -249,8 +250,9 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
     if dataset.resized is None and min(h, w) > 2 * MAX_AUTO_SIZE:
         console.print(f"  [yellow]images of {h}x{w}[/]: bench's encoders are built for small images; "
                       f"--image-size {MAX_AUTO_SIZE} (image_size={MAX_AUTO_SIZE}) trains faster in less memory")
-    console.print(f"[bold]grid[/] {grid.name}: {len(grid.encoders)} encoders x {len(grid.reducers)} "
-                  f"reducers x {len(grid.clusterers)} clusterers = {len(combos)} combos, "
+    console.print(f"[bold]grid[/] {grid.name}: {counted(len(grid.encoders), 'encoder')} x "
+                  f"{counted(len(grid.reducers), 'reducer')} x {counted(len(grid.clusterers), 'clusterer')} = "
+                  f"{counted(len(combos), 'combo')}, "
                   f"{jobs} jobs ({backend})")
     for note in grid.skipped:
         console.print(f"  [dim]skipped {note}[/]")

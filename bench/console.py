@@ -13,6 +13,11 @@ METRICS = ("acc", "nmi")  # ARI is in leaderboard.csv; the console table keeps t
 PART_WIDTH = 12  # each of encoder / reducer / clusterer in the console; full names in the CSV
 
 
+def counted(n: int, noun: str) -> str:
+    """'1 combo', '16 combos'."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def short_combo(label: str) -> str:
     """'baseline(epochs=40,loss=mse) | pca32 | kmeans' -> 'baseline(ep… pca32 kmeans': each part
     cut to PART_WIDTH the same way everywhere, so the same combo always reads the same."""
@@ -68,7 +73,7 @@ def leaderboard_table(table: pd.DataFrame, member_ranks, rank_by: str = "silhoue
     warned = table[table["warnings"].notna() & (table["warnings"] != "")] if "warnings" in table else table.iloc[:0]
     if len(warned):
         example = warned["warnings"].iloc[0].split("; ")[0]
-        notes.append(f"{len(warned)} combos raised library warnings (column 'warnings' of leaderboard.csv), "
+        notes.append(f"{counted(len(warned), 'combo')} raised library warnings (column 'warnings' of leaderboard.csv), "
                      f"e.g. #{warned['rank'].iloc[0]}: {example}"[:300])
     out.caption = "\n".join(notes + failures) or None
     out.caption_justify = "left"

@@ -6,6 +6,7 @@ import itertools
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -32,7 +33,9 @@ def check_writable(folder: Path, what: str = "output folder") -> None:
 class RunFolder:
     def __init__(self, out: Path, grid_name: str):
         self.out = out
-        self.name = f"{time.strftime('%Y%m%d-%H%M%S')}-{Path(grid_name).stem}"
+        # a grid named in Python may hold any character; the folder's name keeps it readable and flat
+        flat = re.sub(r"[^\w.-]+", "-", grid_name).strip("-.") or "grid"
+        self.name = f"{time.strftime('%Y%m%d-%H%M%S')}-{flat}"
         self.staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{self.name}.", suffix=".partial"))
         self.staging.chmod(0o755)  # mkdtemp makes it private; a run folder is for reading
         self.path = out / self.name

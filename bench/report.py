@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from bench.cache import Cache
+from bench.console import counted
 from bench.data import Dataset
 
 TOP_AGREEMENT = 10  # combos in the agreement heatmap
@@ -118,7 +119,7 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
     data, grid, cache, ens = record["data"], record["grid"], record["cache"], record["ensemble"]
     n, h, w, c = data["shape"]
     lines = [("data", f"{data['source']}: {n} images {h}x{w}x{c}, {data['n_clusters']} clusters"),
-             ("grid", f"{grid['name']}: {grid['combos']} combos"),
+             ("grid", f"{grid['name']}: {counted(grid['combos'], 'combo')}"),
              ("cache", f"{cache['hits']} stages from cache, {cache['computed']} computed"),
              ("time", f"{record['timings_s']['total']:.1f} s")]
     if "replay_of" in record:
@@ -126,7 +127,7 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
                                 "(same inputs: nothing recomputed)"))
     method = {"vote": "majority vote", "weighted": "score-weighted vote",
               "coassoc": "co-association consensus"}[ens.get("method", "vote")]
-    lines.append(("ensemble", f"{method} of {len(ens['members'])} combos (agreement with it)"))
+    lines.append(("ensemble", f"{method} of {counted(len(ens['members']), 'combo')} (agreement with it)"))
     lines += [(f"  #{m['rank']}", f"{m['combo']} ({m['agreement']:.1%})") for m in ens["members"]]
     if ens.get("self_train"):
         s = ens["self_train"]

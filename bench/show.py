@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from bench.console import leaderboard_table, make_console, short_combo, summary_panel
+from bench.console import counted, leaderboard_table, make_console, short_combo, summary_panel
 from bench.errors import UserError
 from bench.report import summary_lines
 
@@ -42,7 +42,7 @@ def compare(first: Path, second: Path, console, max_rows: int = 30) -> None:
     for folder in (first, second):
         info.add_column(folder.name)
     for name, get in (("data", lambda r: r["data"]["source"]), ("images", lambda r: r["data"]["shape"][0]),
-                      ("grid", lambda r: f"{r['grid']['name']} ({r['grid']['combos']} combos)"),
+                      ("grid", lambda r: f"{r['grid']['name']} ({counted(r['grid']['combos'], 'combo')})"),
                       ("seed", lambda r: r["args"]["seed"]), ("ranked by", lambda r: r["args"].get("rank_by", "silhouette")),
                       ("top combo", lambda r: r["ensemble"]["members"][0]["combo"]),
                       ("members", lambda r: len(r["ensemble"]["members"])),

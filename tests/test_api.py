@@ -72,7 +72,7 @@ def test_a_result_holds_the_run(digits, tmp_path, monkeypatch):
     assert again["audit"]["spearman_with_acc"]["agreement"] is None  # one combo: undefined, null
     from bench.report import summary_lines
     assert "agreement n/a" in dict(summary_lines(again))["  rho"]  # as `bench.show` reads it back
-    assert repr(result).startswith("<bench Result: grid 'seed', 1 combos on 200 images")
+    assert repr(result).startswith("<bench Result: grid 'seed', 1 combo on 200 images")
     import pickle
     clone = pickle.loads(pickle.dumps(result))  # for joblib.dump, %store, another process
     assert (clone.labels == result.labels).all() and clone.members.equals(result.members)
@@ -92,13 +92,13 @@ def test_help_on_the_package_lists_the_api():
 
 def test_grids_built_in_python(digits, tmp_path):
     grid = bench.make_grid(["pixels", ("baseline", {"epochs": 1, "label": "ae"})], ["pca32"],
-                           [{"name": "kmeans"}, "gmm"], name="mine")
+                           [{"name": "kmeans"}, "gmm"], name="mine/v1.5 try")
     assert [s.label for s in grid.encoders] == ["pixels", "ae"]
     assert grid.encoders[1].kwargs == {"epochs": 1} and len(grid.combos()) == 4
     result = bench.run_grid(digits[0][:150], 2, grid=grid, jobs=1, out=tmp_path, progress=False)
     assert set(result.leaderboard["combo"]) == {f"{e} | pca32 | {c}" for e in ("pixels", "ae")
                                                 for c in ("kmeans", "gmm")}
-    assert result.write(plots=False).name.endswith("-mine")
+    assert result.write(plots=False).name.endswith("-mine-v1.5-try")  # one folder, the whole name
     with pytest.raises(UserError, match="unknown model 'pixel' \\(did you mean 'pixels'\\?\\)"):
         bench.make_grid(["pixel"], ["pca32"], ["kmeans"])
     with pytest.raises(UserError, match="model 'pixels' takes no parameter 'epochs'"):

@@ -275,7 +275,7 @@ def test_library_warnings_are_kept_with_their_combo_not_printed(broken_entries, 
         code, out, err = run_cli("--data", digits_npz, "--grid", grid, "--jobs", "1", "--no-plots",
                                  out=tmp_path / "results")
         assert code == 0 and "Warning" not in err, err
-        assert "1 combos raised library warnings" in out
+        assert "1 combo raised library warnings" in out
         folder = run_dirs(tmp_path / "results")[-1]
         board = pd.read_csv(folder / "leaderboard.csv", keep_default_na=False).set_index("clusterer")
         assert board.loc["warn", "warnings"] == "cluster: UserWarning: this clusterer warns", run
