@@ -1,10 +1,12 @@
 """The labelled tasks every selection audit runs on, defined in one place.
 
-Each task is a set of real images with ground truth (for measuring only) and a cluster count:
+Each task is a set of images with ground truth (for measuring only) and a cluster count:
 the two shared hw4-shaped tasks, other groupings of the CIFAR-10 training images (easy and hard
 pairs, k from 2 to 10) and the embedded digits; then image kinds that bench was not tuned on
 (`HELD_OUT`): the hw4 task in grey and at 16x16, grey textures and colour patches cut from the
-photographs that scikit-image ships. Images are a seeded, class-balanced subsample of `n` (the
+photographs that scikit-image ships; and (`FRESH`) tasks made after the default rule was chosen,
+which chose nothing: more CIFAR-10 groupings, drawn images (typeset digits, flat shapes:
+`drawn.py`) and 8x8 pixels. Images are a seeded, class-balanced subsample of `n` (the
 grids users run are audited whole; images are what is cut for time).
 """
 
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+import drawn
 from common import SHARED
 from bench.data import Dataset, _digits, fingerprint, normalise
 
@@ -103,6 +106,13 @@ FRESH = {
     "deer-truck-grey": partial(transformed, partial(cifar_classes, ["deer", "truck"]), transform=grey),
     "frog-horse-ship-16px": partial(transformed, partial(cifar_classes, ["frog", "horse", "ship"]),
                                     transform=downscaled),
+    # a second batch, made on 2026-12-05 to test the pretrained-first prior where it could fail:
+    # drawn images (no photograph in them) and 8x8 pixels
+    "glyphs": drawn.glyphs,  # grey typeset digits, k=10
+    "shapes": drawn.shapes,  # flat colour shapes on flat backgrounds, k=4
+    "glyphs-8px": partial(transformed, drawn.glyphs, transform=partial(downscaled, factor=4)),
+    "vehicles-8px": partial(transformed, partial(shared, "vehicles_vs_animals_9000.npz"),
+                            transform=partial(downscaled, factor=4)),
 }
 
 
