@@ -1,0 +1,67 @@
+"""Does counting `halves` values within their sampling noise as a tie pick better? From finished
+labelled runs of `python -m bench.audit` (their folders keep every combo's labels): the default
+rule against the same rule where, in each level of `pretrained`, the encoders whose `halves` is
+within 2 standard errors of the level's top encoder's (the standard error of a difference of two
+proportions, each from 1000 retrievals: 500 images, both ways) tie with it, so that the tied
+encoders' combos are ordered together by the partition score. Top-1's ACC and regret, and the
+vote of the top 5, mean over seeds per task, for `full` and its `no-pretrained` part. Labels
+measure only.
+
+    python -m bench.audit --data TASKS/*.npz --grid full --seeds 0 1 2 --out OUT --cache CACHE
+    python benchmarks/experiments/halves_ties.py OUT/audit-runs/
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from bench import ensemble, scoring, selection  # noqa: E402
+from bench.defaults import DEFAULT_RANK  # noqa: E402
+from within_encoder import labelled_views, print_means  # noqa: E402  (this folder is on sys.path)
+
+RETRIEVALS = 1000
+
+
+def tied(table: pd.DataFrame) -> pd.DataFrame:
+    """`table` with each encoder's `enc_halves` raised to its level's top value where the two
+    differ by less than 2 standard errors."""
+    table = table.copy()
+    per_encoder = table.groupby("encoder")[["enc_halves", "enc_pretrained"]].first()
+    for _, level in per_encoder.groupby("enc_pretrained"):
+        top = level["enc_halves"].max()
+        p = (level["enc_halves"] + top) / 2
+        noise = 2 * np.sqrt(2 * p * (1 - p) / RETRIEVALS)
+        for encoder in level.index[(top - level["enc_halves"]) < noise]:
+            table.loc[table["encoder"] == encoder, "enc_halves"] = top
+    return table
+
+
+def measure(run, table: pd.DataFrame) -> dict:
+    ok = table["status"] == "ok"
+    out = {"oracle": table.loc[ok, "acc"].max()}
+    for name, t in (("default", table), ("ties", tied(table))):
+        ranked, members, _ = selection.pick(t, run.labels, DEFAULT_RANK, run.k)
+        voted, _ = ensemble.combine("vote", [run.labels[c] for c in members], [], run.k, 0, run.seed)
+        out[f"{name}: regret"] = out["oracle"] - ranked["acc"].iloc[0]
+        out[f"{name}: vote"] = scoring.accuracy(run.truth, voted)
+    return out
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("runs", nargs="+", help="finished labelled run folders of a `full` audit, or folders holding them")
+    rows = [{"task": run.task, "seed": run.seed, "view": view, **measure(run, table)}
+            for run, view, table in labelled_views(p.parse_args().runs)]
+    print_means(rows)
+    table = pd.DataFrame(rows)
+    for view, part in table.groupby("view", sort=False):
+        per_task = part.groupby("task")[["default: regret", "ties: regret"]].mean()
+        print(f"\n{view}: largest rise of a task's mean regret {(per_task['ties: regret'] - per_task['default: regret']).max():+.3f}")
+
+
+if __name__ == "__main__":
+    main()
