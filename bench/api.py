@@ -192,6 +192,12 @@ def prepare(images, labels, n_clusters, options: dict):
     k = options["n_clusters"] or dataset.n_classes or 2
     if n_clusters is None and dataset.n_classes == 1:
         raise UserError(f"labels: all {n} images have one label; give {_named('n_clusters')}")
+    unlabelled = 0 if dataset.y is None else int((dataset.y == -1).sum())
+    if unlabelled and (dataset.y == 0).any() and n_clusters != dataset.n_classes:
+        # scikit-learn marks an unlabelled image -1; here it would be one more class (and cluster)
+        raise UserError(f"labels: {unlabelled} images labelled -1 beside classes counted from 0, and every "
+                        f"label is a class ({dataset.n_classes} here): label every image, or give "
+                        f"{_named('n_clusters')} {dataset.n_classes} if -1 is a class")
     if not 2 <= k < n:
         raise UserError(f"{_named('n_clusters')} {k}: need 2 <= clusters < number of images ({n})")
     check_entries(grid, dataset, n_clusters=k, seed=options["seed"])

@@ -194,3 +194,16 @@ def test_an_entry_that_cannot_reach_the_workers_is_one_clear_error(tmp_path):
     assert ("UserError: encoder 'mean_colour' is defined in this interactive session, which the "
             "multiprocessing backend cannot send to its workers") in done.stderr
     assert not (tmp_path / "results").exists() or not run_dirs(tmp_path / "results")
+
+
+def test_minus_one_labels_are_a_class_unless_they_sit_beside_zero(digits, tmp_path):
+    x, y = digits
+    grid = bench.make_grid(["pixels"], ["pca32"], ["kmeans"])
+    plus_minus = np.where(y[:60] % 2, 1, -1)  # the ±1 convention: two classes, two clusters
+    result = bench.run_grid(x[:60], grid=grid, labels=plus_minus, jobs=1, out=tmp_path, progress=False)
+    assert result.record["data"]["n_clusters"] == 2 and set(np.unique(result.labels)) == {0, 1}
+    three = np.where(y[:60] % 3 == 0, -1, y[:60] % 3 - 1)  # -1, 0, 1: three classes once k says so
+    with pytest.raises(UserError, match="labelled -1 beside classes counted from 0"):
+        bench.run_grid(x[:60], grid=grid, labels=three, jobs=1, out=tmp_path, progress=False)
+    result = bench.run_grid(x[:60], 3, grid=grid, labels=three, jobs=1, out=tmp_path, progress=False)
+    assert result.record["data"]["n_clusters"] == 3

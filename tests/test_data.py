@@ -175,6 +175,10 @@ def _bad_inputs():
         "0..1 overshot": (np.minimum(good / 255 + 0.001, 1.0005), None, "values span 0.001..1.0005: 0..1 with"),
         "one colour image": (good[0].repeat(2, 0).repeat(2, 1), None, "(16, 16, 3) looks like one colour image"),
         "one class": (good, ["--labels", "one_class"], "all 20 images have one label; give n_clusters"),
+        "-1 as unlabelled": (good, ["--labels", "unlabelled"], "labels: 5 images labelled -1 beside classes "
+                             "counted from 0, and every label is a class (3 here): label every image, or give "
+                             "n_clusters (--n-clusters) 3 if -1 is a class"),
+        "-1 as unlabelled, k given": (good, ["--labels", "unlabelled", "--n-clusters", "2"], "5 images labelled -1"),
         "size not a multiple": (good, ["--image-size", "10"], "(give --image-size a multiple of 4)"),
     }
 
@@ -188,7 +192,8 @@ def test_bad_input_fails_early_with_one_line(case, tmp_path, run_cli, monkeypatc
         np.save(data, array, allow_pickle=True)
     np.save(tmp_path / "labels.npy", np.array([0, 1, 0]))
     np.save(tmp_path / "one_class.npy", np.zeros(20, int))
-    args = [str(tmp_path / f"{a}.npy") if a in ("labels", "one_class") else str(a) for a in (args or [])]
+    np.save(tmp_path / "unlabelled.npy", np.tile([-1, 0, 1, 1], 5))
+    args = [str(tmp_path / f"{a}.npy") if a in ("labels", "one_class", "unlabelled") else str(a) for a in (args or [])]
     if "--data" not in args:
         args = ["--data", data, *args]
     code, out, err = run_cli(*args, "--grid", "seed")
