@@ -2,6 +2,9 @@
 encoders learned from: digits typeset in the fonts matplotlib ships, and flat shapes on flat
 backgrounds. Seeded, so the same pixels (and the same stage cache keys) every time."""
 
+from pathlib import Path
+
+import matplotlib
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
@@ -13,8 +16,6 @@ FACES = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "Dej
 def glyphs(n: int, seed: int = 0):
     """Grey 32x32 digits 0-9 (one cluster each) in one of twelve faces, 30-43 pt, turned up to
     15 degrees and moved up to 3 pixels, with pixel noise."""
-    import matplotlib
-    from pathlib import Path
     fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 10
