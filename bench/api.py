@@ -259,7 +259,7 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
     console.print(f"[bold]grid[/] {grid.name}: {counted(len(grid.encoders), 'encoder')} x "
                   f"{counted(len(grid.reducers), 'reducer')} x {counted(len(grid.clusterers), 'clusterer')} = "
                   f"{counted(len(combos), 'combo')}, "
-                  f"{jobs} jobs ({backend})")
+                  f"{counted(jobs, 'job')} ({backend})")
     for note in grid.skipped:
         console.print(f"  [dim]skipped {note}[/]")
 
@@ -294,6 +294,7 @@ def run_grid(images=None, n_clusters: int | None = None, *, grid="quick", labels
                      "members": [{"rank": row.rank, "combo": row.combo, "agreement": agree}
                                  for (row, _), agree in zip(members, agreements)],
                      "skipped": skipped, "self_train": self_trained,
+                     "caution": selection.encoder_tie(table, rank_by, n, k),
                      "metrics": scoring.external(dataset.y, labels_out) if dataset.y is not None else None},
         "timings_s": {"stages": round(stages_s, 3)},
     }

@@ -136,6 +136,8 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
                                     f"{s['changed']} changed{before}"))
     if ens["skipped"]:
         lines += [("skipped", note) for note in ens["skipped"]]
+    if ens.get("caution"):  # runs before it have none
+        lines.append(("caution", ens["caution"]))
     if ens["metrics"]:
         lines.append(("vs truth", "  ".join(f"{k.upper()} {v:.4f}" for k, v in ens["metrics"].items())))
     if "audit" in record:  # how well the label-free ranking picked (ground truth only)

@@ -60,6 +60,33 @@ def pick(table: pd.DataFrame, labels: dict, rule: str, k: int, top_k: int = 5,
     return ranked, list(ranked["combo"].iloc[members]), skipped
 
 
+RATE_SCORES = ("enc_halves", "enc_augmentation")  # shares of retrievals found: binomial noise
+
+
+def encoder_tie(table: pd.DataFrame, rule: str, n_images: int, k: int | None = None) -> str | None:
+    """A caution when the rule's encoder score does not tell its first encoder from the next one of
+    the same level apart: their rates, measured on a sample, differ by less than two standard
+    errors of a difference, so the score's order of the two is weak evidence. None otherwise, and
+    for rules without such a score."""
+    from bench.representation import SAMPLE
+    encoders, _ = split_rule(rule)
+    scores = [c for c in encoders if c != "enc_pretrained"]
+    if not scores or scores[0] not in RATE_SCORES:
+        return None
+    column, ranked = scores[0], rank(table, rule, k).drop_duplicates("encoder")
+    if "enc_pretrained" in encoders and len(ranked):
+        ranked = ranked[ranked["enc_pretrained"] == ranked["enc_pretrained"].iloc[0]]
+    if len(ranked) < 2 or not np.isfinite(ranked[column].iloc[:2]).all():
+        return None
+    (first, a), (second, b) = ranked[["encoder", column]].iloc[:2].itertuples(index=False)
+    sample, rate = min(SAMPLE, n_images), (a + b) / 2
+    if abs(a - b) > 2 * np.sqrt(2 * rate * (1 - rate) / sample):
+        return None
+    return (f"{column.removeprefix('enc_')} does not tell {first} ({a:.3f}) from {second} ({b:.3f}) apart "
+            f"beyond its sampling noise on {sample} images: either may be the better encoder; with labelled "
+            "images, python -m bench.audit says which works")
+
+
 def reference_space(images: np.ndarray, seed: int, sample: int = SILHOUETTE_SAMPLE):
     """(rows, points): a seeded sample of the images in standardised PCA(50) pixel space."""
     rows = np.sort(np.random.default_rng(seed).permutation(len(images))[:sample])

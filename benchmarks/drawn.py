@@ -1,6 +1,7 @@
 """Images drawn rather than photographed, for tasks unlike the photographs the pretrained
 encoders learned from: digits typeset in the fonts matplotlib ships, and flat shapes on flat
-backgrounds. Seeded, so the same pixels (and the same stage cache keys) every time."""
+backgrounds. Seeded, so the same pixels (and the same stage cache keys) every time with the same
+matplotlib fonts and Pillow."""
 
 from pathlib import Path
 
@@ -14,15 +15,15 @@ FACES = ["DejaVuSans.ttf", "DejaVuSans-Bold.ttf", "DejaVuSans-Oblique.ttf", "Dej
 
 
 def glyphs(n: int, seed: int = 0):
-    """Grey 32x32 digits 0-9 (one cluster each) in one of twelve faces, 30-43 pt, turned up to
-    15 degrees and moved up to 3 pixels, with pixel noise."""
+    """Grey 32x32 digits 0-9 (one cluster each) in one of twelve faces, 15-21 pixels high, turned
+    up to 15 degrees and moved up to 3 pixels, with pixel noise."""
     fonts = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
     rng = np.random.default_rng(seed)
     y = np.arange(n) % 10
     x = np.empty((n, 32, 32), np.uint8)
     for i, digit in enumerate(y):
         font = ImageFont.truetype(str(fonts / FACES[rng.integers(len(FACES))]), int(rng.integers(30, 44)))
-        im = Image.new("L", (64, 64))  # drawn at twice the size, then averaged down
+        im = Image.new("L", (64, 64))  # drawn at twice the size, then scaled down: smooth strokes
         ImageDraw.Draw(im).text((32, 32), str(digit), fill=255, font=font, anchor="mm")
         im = im.rotate(rng.uniform(-15, 15), resample=Image.BILINEAR, translate=tuple(rng.integers(-6, 7, 2)))
         a = np.asarray(im.resize((32, 32), Image.BILINEAR), float)

@@ -103,3 +103,35 @@ def test_a_score_without_a_correlation_reads_n_a_in_the_summary():
               "ensemble": {"method": "vote", "members": [], "skipped": [], "metrics": {}}}
     [rho] = [text for name, text in summary_lines(record) if name.strip() == "rho"]
     assert rho == "Spearman with ACC: silhouette +0.50, cross_space n/a"
+
+
+def test_a_caution_when_the_encoder_score_cannot_tell_the_first_two_encoders_apart():
+    table = pd.DataFrame({
+        "combo": ["a | p | k", "b | p | k", "c | p | k", "net | p | k"], "encoder": ["a", "b", "c", "net"],
+        "status": "ok", "clusters": 2, "encoder_agreement": [0.5, 0.6, 0.7, 0.4],
+        "enc_halves": [0.031, 0.029, 0.020, 0.300], "enc_pretrained": [0.0, 0.0, 0.0, 1.0]})
+    rule = "pretrained > halves > encoder_agreement"
+    assert selection.encoder_tie(table, rule, 2000, 2) is None  # the prior, not the score, put `net` first
+    trained = table.iloc[:3]  # as with --no-pretrained: 0.031 and 0.029 of 500 are within noise
+    assert selection.encoder_tie(trained, rule, 2000, 2) == (
+        "halves does not tell a (0.031) from b (0.029) apart beyond its sampling noise on 500 images: either "
+        "may be the better encoder; with labelled images, python -m bench.audit says which works")
+    apart = trained.assign(enc_halves=[0.20, 0.10, 0.02])
+    assert selection.encoder_tie(apart, rule, 2000, 2) is None
+    assert "on 40 images" in selection.encoder_tie(apart, rule, 40, 2)  # 0.20 and 0.10 of 40 are not apart
+    assert selection.encoder_tie(trained.assign(enc_halves=0.0), rule, 2000, 2).startswith(
+        "halves does not tell c (0.000) from b (0.000) apart")  # none found: the combos decide, and no information
+    assert selection.encoder_tie(trained, "encoder_agreement", 2000, 2) is None  # no encoder level
+    assert selection.encoder_tie(trained, "rankme > encoder_agreement", 2000, 2) is None  # not a rate
+    assert selection.encoder_tie(trained.iloc[:1], rule, 2000, 2) is None  # one encoder: nothing to tell
+
+
+def test_the_caution_reads_in_the_summary():
+    from bench.report import summary_lines
+    record = {"data": {"source": "x.npy", "shape": [10, 8, 8, 1], "n_clusters": 2},
+              "grid": {"name": "quick", "combos": 12}, "cache": {"hits": 0, "computed": 18},
+              "timings_s": {"total": 1.0},
+              "ensemble": {"method": "vote", "members": [], "skipped": [], "metrics": {}, "caution": "halves ..."}}
+    assert ("caution", "halves ...") in summary_lines(record)
+    del record["ensemble"]["caution"]  # a run folder written before cautions existed
+    assert "caution" not in dict(summary_lines(record))

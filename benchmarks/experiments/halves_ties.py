@@ -2,10 +2,13 @@
 labelled runs of `python -m bench.audit` (their folders keep every combo's labels): the default
 rule against the same rule where, in each level of `pretrained`, the encoders whose `halves` is
 within 2 standard errors of the level's top encoder's (the standard error of a difference of two
-proportions, each from 1000 retrievals: 500 images, both ways) tie with it, so that the tied
+independent proportions, each from 1000 retrievals: 500 images, both ways; an approximation, as
+both ways and both encoders use the same images) tie with it, so that the tied
 encoders' combos are ordered together by the partition score. Top-1's ACC and regret, and the
-vote of the top 5, mean over seeds per task, for `full` and its `no-pretrained` part. Labels
-measure only.
+vote of the top 5, mean over seeds per task, for `full` and its `no-pretrained` part; then how
+often a run's summary cautions that `halves` does not tell its first two encoders apart
+(`bench.selection.encoder_tie`, the same test on the sample's size), and the default's regret
+with and without that caution. Labels measure only.
 
     python -m bench.audit --data TASKS/*.npz --grid full --seeds 0 1 2 --out OUT --cache CACHE
     python benchmarks/experiments/halves_ties.py OUT/audit-runs/
@@ -21,9 +24,10 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from bench import ensemble, scoring, selection  # noqa: E402
 from bench.defaults import DEFAULT_RANK  # noqa: E402
+from bench.representation import SAMPLE  # noqa: E402
 from within_encoder import labelled_views, print_means  # noqa: E402  (this folder is on sys.path)
 
-RETRIEVALS = 1000
+RETRIEVALS = 2 * SAMPLE  # each image's half looks for its other half, and back
 
 
 def tied(table: pd.DataFrame) -> pd.DataFrame:
@@ -42,7 +46,8 @@ def tied(table: pd.DataFrame) -> pd.DataFrame:
 
 def measure(run, table: pd.DataFrame) -> dict:
     ok = table["status"] == "ok"
-    out = {"oracle": table.loc[ok, "acc"].max()}
+    out = {"oracle": table.loc[ok, "acc"].max(),
+           "caution": selection.encoder_tie(table, DEFAULT_RANK, len(run.truth), run.k) is not None}
     for name, t in (("default", table), ("ties", tied(table))):
         ranked, members, _ = selection.pick(t, run.labels, DEFAULT_RANK, run.k)
         voted, _ = ensemble.combine("vote", [run.labels[c] for c in members], [], run.k, 0, run.seed)
@@ -61,6 +66,8 @@ def main() -> None:
     for view, part in table.groupby("view", sort=False):
         per_task = part.groupby("task")[["default: regret", "ties: regret"]].mean()
         print(f"\n{view}: largest rise of a task's mean regret {(per_task['ties: regret'] - per_task['default: regret']).max():+.3f}")
+        cautioned = part.groupby("caution")["default: regret"].agg(["count", "mean", "max"])
+        print(f"{view}: the default's top-1 regret in runs with and without the caution\n{cautioned.round(3)}")
 
 
 if __name__ == "__main__":

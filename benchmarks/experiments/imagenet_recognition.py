@@ -4,7 +4,7 @@ their average) of EfficientNet-Lite0 and -Lite2's own classifier heads, on a see
 500 images fed as bench feeds them (scaled to [-1, 1], upscaled to 192 px). A candidate gate for
 the pretrained-first prior (docs/ranking.md: drawn images and 8x8 pixels); not adopted.
 
-    python benchmarks/experiments/imagenet_recognition.py --tasks digits textures glyphs shapes
+    python benchmarks/experiments/imagenet_recognition.py
 """
 
 import argparse
@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -22,10 +21,10 @@ from models.pretrained import EfficientNetLite  # noqa: E402
 
 
 def class_probabilities(net: EfficientNetLite, x: torch.Tensor, batch: int = 50) -> np.ndarray:
+    """ImageNet class probabilities from the network's own head, on the features bench takes
+    (its `encode`: the same preprocessing, the pooled last feature map)."""
     with torch.no_grad():
-        x = x.repeat(1, 3, 1, 1) if x.shape[1] == 1 else x
-        return torch.cat([net.net(F.interpolate(x[i:i + batch], size=net.resolution, mode="bilinear",
-                                                align_corners=False)).softmax(1)
+        return torch.cat([net.net._fc(net.encode(x[i:i + batch])).softmax(1)
                           for i in range(0, len(x), batch)]).double().numpy()
 
 
@@ -36,10 +35,11 @@ def inception_score(p: np.ndarray) -> float:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--tasks", nargs="+", default=[*tasks.TASKS, *tasks.FRESH], choices=[*tasks.TASKS, *tasks.FRESH])
-    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--tasks", nargs="+", default=[*tasks.TASKS, *tasks.FRESH], choices=[*tasks.TASKS, *tasks.FRESH],
+                   help="tasks of benchmarks/tasks.py (default: all)")
+    p.add_argument("--seeds", nargs="+", type=int, default=[0], help="seeds of the 500-image sample, as a run's")
     args = p.parse_args()
-    nets = {v: EfficientNetLite(v, 192) for v in ("lite0", "lite2")}
+    nets = {v: EfficientNetLite(v, 192) for v in ("lite0", "lite2")}  # as in `effnets`
     print(f"{'task':22s} seed  lite0  lite2  both")
     for name in args.tasks:
         images = tasks.load(name).x
