@@ -178,6 +178,22 @@ def _grid(grid, pretrained: bool, epochs, plateau):
     return grid
 
 
+def check_classes(dataset, n_clusters: int | None) -> None:
+    """Labels that cannot set the cluster count as given: one class, or -1 (scikit-learn's mark
+    for an unlabelled image) beside two or more classes, where it would be one more class and,
+    without `n_clusters`, one more cluster. -1 and 1 alone are two classes."""
+    from bench.console import counted
+    if dataset.y is None:
+        return
+    if n_clusters is None and dataset.n_classes == 1:
+        raise UserError(f"labels: all {len(dataset.y)} images have one label; give {_named('n_clusters')}")
+    unlabelled = int((dataset.y == -1).sum())
+    if unlabelled and dataset.n_classes > 2 and n_clusters != dataset.n_classes:
+        raise UserError(f"labels: {counted(unlabelled, 'image')} labelled -1 beside {dataset.n_classes - 1} "
+                        f"classes, and every label is a class ({dataset.n_classes} here): label every image, "
+                        f"or give {_named('n_clusters')} {dataset.n_classes} if -1 is a class")
+
+
 def prepare(images, labels, n_clusters, options: dict):
     """Everything that can be wrong with the input, checked before any training: the grid,
     the dataset, the cluster count and the folders to write."""
@@ -190,14 +206,7 @@ def prepare(images, labels, n_clusters, options: dict):
     dataset = load_dataset(images, labels, image_size=options["image_size"])
     n = len(dataset.x)
     k = options["n_clusters"] or dataset.n_classes or 2
-    if n_clusters is None and dataset.n_classes == 1:
-        raise UserError(f"labels: all {n} images have one label; give {_named('n_clusters')}")
-    unlabelled = 0 if dataset.y is None else int((dataset.y == -1).sum())
-    if unlabelled and (dataset.y == 0).any() and n_clusters != dataset.n_classes:
-        # scikit-learn marks an unlabelled image -1; here it would be one more class (and cluster)
-        raise UserError(f"labels: {unlabelled} images labelled -1 beside classes counted from 0, and every "
-                        f"label is a class ({dataset.n_classes} here): label every image, or give "
-                        f"{_named('n_clusters')} {dataset.n_classes} if -1 is a class")
+    check_classes(dataset, options["n_clusters"])
     if not 2 <= k < n:
         raise UserError(f"{_named('n_clusters')} {k}: need 2 <= clusters < number of images ({n})")
     check_entries(grid, dataset, n_clusters=k, seed=options["seed"])

@@ -6,6 +6,7 @@ import math
 import pandas as pd
 from rich import box
 from rich.console import Console
+from rich.markup import escape
 from rich.panel import Panel
 from rich.table import Table
 
@@ -81,7 +82,8 @@ def leaderboard_table(table: pd.DataFrame, member_ranks, rank_by: str = "silhoue
 
 
 def summary_panel(lines: list[tuple[str, str]], where: str) -> Panel:
-    text = "\n".join(f"[bold]{k:<9}[/] {v}" for k, v in lines + [("files", where)])
+    # the values are data (an encoder labelled `ae[v2]`), not markup
+    text = "\n".join(f"[bold]{escape(k):<9}[/] {escape(str(v))}" for k, v in lines + [("files", where)])
     return Panel(text, title="run summary", title_align="left", box=box.ROUNDED)
 
 

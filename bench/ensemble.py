@@ -160,7 +160,7 @@ def choose_members(table, labels: list, k: int, top_k: int, min_nmi: float = 0.0
         if len(members) == top_k:
             break
         if row.clusters != k:
-            skipped.append((row.rank, f"{row.combo} (found {row.clusters} clusters)"))
+            skipped.append((row.rank, f"{row.combo} (found {row.clusters} cluster{'' if row.clusters == 1 else 's'})"))
             continue
         nmi = pairwise_nmi([labels[leader], labels[i]])[0, 1]
         if nmi < min_nmi:

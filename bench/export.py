@@ -34,7 +34,7 @@ class RunFolder:
     def __init__(self, out: Path, grid_name: str):
         self.out = out
         # a grid named in Python may hold any character; the folder's name keeps it readable and flat
-        flat = re.sub(r"[^\w.-]+", "-", grid_name).strip("-.") or "grid"
+        flat = re.sub(r"[^\w.-]+", "-", grid_name)[:100].strip("-.") or "grid"  # file names end at 255 bytes
         self.name = f"{time.strftime('%Y%m%d-%H%M%S')}-{flat}"
         self.staging = Path(tempfile.mkdtemp(dir=out, prefix=f".{self.name}.", suffix=".partial"))
         self.staging.chmod(0o755)  # mkdtemp makes it private; a run folder is for reading

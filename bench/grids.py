@@ -141,6 +141,8 @@ def grid_from_table(table: dict, source: str) -> Grid:
     unknown = set(table) - set(STAGES) - {"name"}
     if unknown:
         raise UserError(f"{source}: unknown key {sorted(unknown)[0]!r}; a grid has {', '.join(STAGES)}")
+    if not isinstance(table["name"], str) or not table["name"].strip():
+        raise UserError(f"{source}: 'name' must be a non-empty string, got {table['name']!r}")
     lists = {}
     for key, registry in STAGES.items():
         items = table.get(key)

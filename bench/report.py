@@ -120,7 +120,7 @@ def summary_lines(record: dict) -> list[tuple[str, str]]:
     n, h, w, c = data["shape"]
     lines = [("data", f"{data['source']}: {n} images {h}x{w}x{c}, {data['n_clusters']} clusters"),
              ("grid", f"{grid['name']}: {counted(grid['combos'], 'combo')}"),
-             ("cache", f"{cache['hits']} stages from cache, {cache['computed']} computed"),
+             ("cache", f"{counted(cache['hits'], 'stage')} from cache, {cache['computed']} computed"),
              ("time", f"{record['timings_s']['total']:.1f} s")]
     if "replay_of" in record:
         lines.append(("replay", f"copied in {record['timings_s']['replay']:.1f} s from {record['replay_of']} "

@@ -64,27 +64,33 @@ RATE_SCORES = ("enc_halves", "enc_augmentation")  # shares of retrievals found: 
 
 
 def encoder_tie(table: pd.DataFrame, rule: str, n_images: int, k: int | None = None) -> str | None:
-    """A caution when the rule's encoder score does not tell its first encoder from the next one of
-    the same level apart: their rates, measured on a sample, differ by less than two standard
-    errors of a difference, so the score's order of the two is weak evidence. None otherwise, and
-    for rules without such a score."""
-    from bench.representation import SAMPLE
+    """A caution when the rule's encoder score does not tell the two best encoders of the first
+    level apart: their rates, measured on one sample, differ by less than two standard errors of
+    a difference (taken as independent: the same images make them correlated, so this errs
+    towards cautioning), and the score's order of the two is weak evidence. Only encoders with a
+    working combo (one that found k clusters, when given) count. None otherwise, and for rules
+    without such a score."""
     encoders, _ = split_rule(rule)
     scores = [c for c in encoders if c != "enc_pretrained"]
     if not scores or scores[0] not in RATE_SCORES:
         return None
-    column, ranked = scores[0], rank(table, rule, k).drop_duplicates("encoder")
+    from bench.representation import SAMPLE
+    column, ranked = scores[0], rank(table, rule, k)
+    if k is not None:
+        ranked = ranked[ranked["clusters"] == k]
     if "enc_pretrained" in encoders and len(ranked):
         ranked = ranked[ranked["enc_pretrained"] == ranked["enc_pretrained"].iloc[0]]
-    if len(ranked) < 2 or not np.isfinite(ranked[column].iloc[:2]).all():
+    best = ranked.drop_duplicates("encoder").dropna(subset=[column]).sort_values(column, ascending=False,
+                                                                                 kind="stable")
+    if len(best) < 2:
         return None
-    (first, a), (second, b) = ranked[["encoder", column]].iloc[:2].itertuples(index=False)
+    (first, a), (second, b) = best[["encoder", column]].iloc[:2].itertuples(index=False)
     sample, rate = min(SAMPLE, n_images), (a + b) / 2
-    if abs(a - b) > 2 * np.sqrt(2 * rate * (1 - rate) / sample):
+    if a - b > 2 * np.sqrt(2 * rate * (1 - rate) / sample):
         return None
     return (f"{column.removeprefix('enc_')} does not tell {first} ({a:.3f}) from {second} ({b:.3f}) apart "
-            f"beyond its sampling noise on {sample} images: either may be the better encoder; with labelled "
-            "images, python -m bench.audit says which works")
+            f"beyond its sampling noise on {sample} images: either may be the better encoder (with "
+            "--labels, the leaderboard's acc column shows which)")
 
 
 def reference_space(images: np.ndarray, seed: int, sample: int = SILHOUETTE_SAMPLE):

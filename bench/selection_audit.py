@@ -354,7 +354,7 @@ def run_audit(tasks, *, grid="quick", seeds=(0,), rules=None, methods=None, n_cl
     `tasks`: paths (an .npz with `x` and `y`, or IMAGES:LABELS for a folder or .npy and a labels
     file), (images, labels) pairs, or a dict of names to either. `rules`, `methods`: those to
     audit (default: every ranking rule and ensemble method). `run_options`: `run_grid`'s."""
-    from bench.api import run_grid
+    from bench.api import check_classes, run_grid
     from bench.console import make_console
     from bench.data import load_dataset
     started = time.perf_counter()
@@ -371,6 +371,10 @@ def run_audit(tasks, *, grid="quick", seeds=(0,), rules=None, methods=None, n_cl
         dataset = load_dataset(images, labels)
         if dataset.y is None:
             raise UserError(f"task {name}: no labels (an .npz needs 'y'; else give IMAGES:LABELS)")
+        try:
+            check_classes(dataset, n_clusters)
+        except UserError as e:
+            raise UserError(f"task {name}: {e}") from None
         if dataset.fingerprint in named:  # it would count as evidence twice
             raise UserError(f"tasks {named[dataset.fingerprint]} and {name}: the same images; give each once")
         named[dataset.fingerprint] = name

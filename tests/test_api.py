@@ -73,6 +73,7 @@ def test_a_result_holds_the_run(digits, tmp_path, monkeypatch):
     from bench.report import summary_lines
     assert "agreement n/a" in dict(summary_lines(again))["  rho"]  # as `bench.show` reads it back
     assert repr(result).startswith("<bench Result: grid 'seed', 1 combo on 200 images")
+    assert result.record["ensemble"]["caution"] is None  # one encoder: nothing to tell apart
     import pickle
     clone = pickle.loads(pickle.dumps(result))  # for joblib.dump, %store, another process
     assert (clone.labels == result.labels).all() and clone.members.equals(result.members)
@@ -105,6 +106,8 @@ def test_grids_built_in_python(digits, tmp_path):
         bench.make_grid([("pixels", {"epochs": 3})], ["pca32"], ["kmeans"])
     with pytest.raises(UserError, match="grid custom: encoders must be a list of entries, got 'pixels'"):
         bench.make_grid("pixels", ["pca32"], ["kmeans"])
+    with pytest.raises(UserError, match="^grid None: 'name' must be a non-empty string, got None$"):
+        bench.make_grid(["pixels"], ["pca32"], ["kmeans"], name=None)  # refused now, not when written
 
 
 @pytest.mark.parametrize("options, message", [
@@ -203,7 +206,7 @@ def test_minus_one_labels_are_a_class_unless_they_sit_beside_zero(digits, tmp_pa
     result = bench.run_grid(x[:60], grid=grid, labels=plus_minus, jobs=1, out=tmp_path, progress=False)
     assert result.record["data"]["n_clusters"] == 2 and set(np.unique(result.labels)) == {0, 1}
     three = np.where(y[:60] % 3 == 0, -1, y[:60] % 3 - 1)  # -1, 0, 1: three classes once k says so
-    with pytest.raises(UserError, match="labelled -1 beside classes counted from 0"):
+    with pytest.raises(UserError, match="labelled -1 beside 2 classes"):
         bench.run_grid(x[:60], grid=grid, labels=three, jobs=1, out=tmp_path, progress=False)
     result = bench.run_grid(x[:60], 3, grid=grid, labels=three, jobs=1, out=tmp_path, progress=False)
     assert result.record["data"]["n_clusters"] == 3

@@ -173,16 +173,20 @@ def test_from_python_with_arrays(tmp_path):
     ("no-runs", "no labelled run"),
     ("runs-and-grid", "--grid is for --data"),
     ("seed-twice", "seeds [0, 0]: seed 0 is given twice"),
+    ("minus-one", "task minus: labels: 3 images labelled -1 beside 2 classes"),  # not after `good` has run
 ])
 def test_bad_input_is_one_line_and_runs_nothing(problem, expected, tmp_path, capsys):
     good = write_task(tmp_path / "good.npz", [0, 1])
     np.savez(tmp_path / "bare.npz", x=np.load(good)["x"])
     np.save(tmp_path / "few.npy", np.zeros(3, dtype=np.int64))
+    x = np.load(good)["x"]
+    np.savez(tmp_path / "minus.npz", x=x[::-1], y=np.r_[[-1] * 3, np.arange(len(x) - 3) % 2])  # -1: unlabelled
     args = {"unlabelled": ["--data", str(good), str(tmp_path / "bare.npz")],
             "miscounted": ["--data", str(good), f"{tmp_path / 'bare.npz'}:{tmp_path / 'few.npy'}"],
             "rule": ["--data", str(good), "--rules", "silhouete"],
             "no-runs": ["--runs", str(tmp_path)], "runs-and-grid": ["--runs", str(tmp_path), "--grid", "seed"],
-            "seed-twice": ["--data", str(good), "--seeds", "0", "0"]}[problem]
+            "seed-twice": ["--data", str(good), "--seeds", "0", "0"],
+            "minus-one": ["--data", str(good), str(tmp_path / "minus.npz")]}[problem]
     code = main([*args, *([] if "--runs" in args else ["--grid", "seed"]), "--out", str(tmp_path / "out"), "--quiet"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and expected in err, err

@@ -175,8 +175,8 @@ def _bad_inputs():
         "0..1 overshot": (np.minimum(good / 255 + 0.001, 1.0005), None, "values span 0.001..1.0005: 0..1 with"),
         "one colour image": (good[0].repeat(2, 0).repeat(2, 1), None, "(16, 16, 3) looks like one colour image"),
         "one class": (good, ["--labels", "one_class"], "all 20 images have one label; give n_clusters"),
-        "-1 as unlabelled": (good, ["--labels", "unlabelled"], "labels: 5 images labelled -1 beside classes "
-                             "counted from 0, and every label is a class (3 here): label every image, or give "
+        "-1 as unlabelled": (good, ["--labels", "unlabelled"], "labels: 5 images labelled -1 beside 2 classes, "
+                             "and every label is a class (3 here): label every image, or give "
                              "n_clusters (--n-clusters) 3 if -1 is a class"),
         "-1 as unlabelled, k given": (good, ["--labels", "unlabelled", "--n-clusters", "2"], "5 images labelled -1"),
         "size not a multiple": (good, ["--image-size", "10"], "(give --image-size a multiple of 4)"),

@@ -115,7 +115,7 @@ def test_a_caution_when_the_encoder_score_cannot_tell_the_first_two_encoders_apa
     trained = table.iloc[:3]  # as with --no-pretrained: 0.031 and 0.029 of 500 are within noise
     assert selection.encoder_tie(trained, rule, 2000, 2) == (
         "halves does not tell a (0.031) from b (0.029) apart beyond its sampling noise on 500 images: either "
-        "may be the better encoder; with labelled images, python -m bench.audit says which works")
+        "may be the better encoder (with --labels, the leaderboard's acc column shows which)")
     apart = trained.assign(enc_halves=[0.20, 0.10, 0.02])
     assert selection.encoder_tie(apart, rule, 2000, 2) is None
     assert "on 40 images" in selection.encoder_tie(apart, rule, 40, 2)  # 0.20 and 0.10 of 40 are not apart
@@ -124,6 +124,11 @@ def test_a_caution_when_the_encoder_score_cannot_tell_the_first_two_encoders_apa
     assert selection.encoder_tie(trained, "encoder_agreement", 2000, 2) is None  # no encoder level
     assert selection.encoder_tie(trained, "rankme > encoder_agreement", 2000, 2) is None  # not a rate
     assert selection.encoder_tie(trained.iloc[:1], rule, 2000, 2) is None  # one encoder: nothing to tell
+    # the score's two best count, not the ranking's first two: `b`'s combos missed k, `c` is a's match
+    missed = apart.assign(enc_halves=[0.10, 0.05, 0.098], clusters=[2, 3, 2])
+    assert selection.encoder_tie(missed, rule, 2000, 2).startswith("halves does not tell a (0.100) from c (0.098)")
+    unscored = trained.assign(enc_halves=[0.031, np.nan, 0.029])  # an encoder that could not be rebuilt
+    assert selection.encoder_tie(unscored, rule, 2000, 2).startswith("halves does not tell a (0.031) from c (0.029)")
 
 
 def test_the_caution_reads_in_the_summary():
