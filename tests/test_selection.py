@@ -138,5 +138,11 @@ def test_the_caution_reads_in_the_summary():
               "timings_s": {"total": 1.0},
               "ensemble": {"method": "vote", "members": [], "skipped": [], "metrics": {}, "caution": "halves ..."}}
     assert ("caution", "halves ...") in summary_lines(record)
+    from rich.console import Console
+    from bench.console import summary_panel
+    record["ensemble"]["members"] = [{"rank": 1, "combo": "ae[v2] | pca32 | kmeans", "agreement": 1.0}]
+    console = Console(width=200, record=True)
+    console.print(summary_panel(summary_lines(record), "results/x"))
+    assert "ae[v2] | pca32" in console.export_text()  # a label, not rich markup
     del record["ensemble"]["caution"]  # a run folder written before cautions existed
     assert "caution" not in dict(summary_lines(record))
