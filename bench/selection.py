@@ -88,9 +88,10 @@ def encoder_tie(table: pd.DataFrame, rule: str, n_images: int, k: int | None = N
     sample, rate = min(SAMPLE, n_images), (a + b) / 2
     if a - b > 2 * np.sqrt(2 * rate * (1 - rate) / sample):
         return None
+    where = "the leaderboard's acc column shows which" if "acc" in table else \
+        "with --labels, the leaderboard's acc column shows which"
     return (f"{column.removeprefix('enc_')} does not tell {first} ({a:.3f}) from {second} ({b:.3f}) apart "
-            f"beyond its sampling noise on {sample} images: either may be the better encoder (with "
-            "--labels, the leaderboard's acc column shows which)")
+            f"beyond its sampling noise on {sample} images: either may be the better encoder ({where})")
 
 
 def reference_space(images: np.ndarray, seed: int, sample: int = SILHOUETTE_SAMPLE):

@@ -116,6 +116,8 @@ def test_a_caution_when_the_encoder_score_cannot_tell_the_first_two_encoders_apa
     assert selection.encoder_tie(trained, rule, 2000, 2) == (
         "halves does not tell a (0.031) from b (0.029) apart beyond its sampling noise on 500 images: either "
         "may be the better encoder (with --labels, the leaderboard's acc column shows which)")
+    assert selection.encoder_tie(trained.assign(acc=0.5), rule, 2000, 2).endswith(
+        "(the leaderboard's acc column shows which)")  # ground truth known: no need to ask for it
     apart = trained.assign(enc_halves=[0.20, 0.10, 0.02])
     assert selection.encoder_tie(apart, rule, 2000, 2) is None
     assert "on 40 images" in selection.encoder_tie(apart, rule, 40, 2)  # 0.20 and 0.10 of 40 are not apart
