@@ -83,8 +83,7 @@ def in_encoder_space(outcomes: list, usable: np.ndarray, cache, *, seed: int = 0
     """Each usable outcome's silhouette in its encoder's own output (standardised, PCA(50), on
     a seeded sample): one space shared by all the combos of an encoder, however each reduced
     it, so their partitions compare fairly there."""
-    from sklearn.decomposition import PCA
-    from sklearn.preprocessing import StandardScaler
+    from reducers import pca
     picked = [o for o, u in zip(outcomes, usable) if u]
     out = np.full(len(picked), np.nan)
     if not picked:
@@ -95,7 +94,6 @@ def in_encoder_space(outcomes: list, usable: np.ndarray, cache, *, seed: int = 0
         by_encoder.setdefault(o.records["encode"].key, []).append(i)
     for key, members in by_encoder.items():
         latent = cache.array("encode", key)[rows]
-        scaled = StandardScaler().fit_transform(latent)
-        points = PCA(min(50, *scaled.shape), random_state=seed).fit_transform(scaled)
+        points = pca(50, seed=seed).fit_transform(latent)  # what a small sample or narrow latent allows
         out[members] = silhouettes(points, [picked[i].labels[rows] for i in members])
     return out

@@ -14,9 +14,7 @@ ACC minus top-1 ACC), and the ensemble's ACC next to its members'.
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
-from sklearn.decomposition import PCA
 from sklearn.metrics import pairwise_distances
-from sklearn.preprocessing import StandardScaler
 
 from bench.defaults import DEFAULT_RANK, ENCODER_SCORES, RULES, SCORES, split_rule  # noqa: F401 (re-exported)
 from bench.defaults import MIN_NMI
@@ -63,11 +61,17 @@ def pick(table: pd.DataFrame, labels: dict, rule: str, k: int, top_k: int = 5,
 RATE_SCORES = ("enc_halves", "enc_augmentation")  # shares of retrievals found: binomial noise
 
 
+def difference_noise(a: float, b: float, trials: int) -> float:
+    """Two standard errors of the difference of two rates, each from `trials` tries, taken as
+    independent (measured on the same images they are correlated, so this errs wide)."""
+    rate = (a + b) / 2
+    return 2 * np.sqrt(2 * rate * (1 - rate) / trials)
+
+
 def encoder_tie(table: pd.DataFrame, rule: str, n_images: int, k: int | None = None) -> str | None:
     """A caution when the rule's encoder score does not tell the two best encoders of the first
-    level apart: their rates, measured on one sample, differ by less than two standard errors of
-    a difference (taken as independent: the same images make them correlated, so this errs
-    towards cautioning), and the score's order of the two is weak evidence. Only encoders with a
+    level apart: their rates, measured on one sample, differ by less than `difference_noise`, and
+    the score's order of the two is weak evidence. Only encoders with a
     working combo (one that found k clusters, when given) count. None otherwise, and for rules
     without such a score."""
     encoders, _ = split_rule(rule)
@@ -85,8 +89,8 @@ def encoder_tie(table: pd.DataFrame, rule: str, n_images: int, k: int | None = N
     if len(best) < 2:
         return None
     (first, a), (second, b) = best[["encoder", column]].iloc[:2].itertuples(index=False)
-    sample, rate = min(SAMPLE, n_images), (a + b) / 2
-    if a - b > 2 * np.sqrt(2 * rate * (1 - rate) / sample):
+    sample = min(SAMPLE, n_images)
+    if a - b > difference_noise(a, b, sample):
         return None
     where = "the leaderboard's acc column shows which" if "acc" in table else \
         "with --labels, the leaderboard's acc column shows which"
@@ -97,9 +101,8 @@ def encoder_tie(table: pd.DataFrame, rule: str, n_images: int, k: int | None = N
 def reference_space(images: np.ndarray, seed: int, sample: int = SILHOUETTE_SAMPLE):
     """(rows, points): a seeded sample of the images in standardised PCA(50) pixel space."""
     rows = np.sort(np.random.default_rng(seed).permutation(len(images))[:sample])
-    flat = images[rows].reshape(len(rows), -1)
-    dims = min(50, *flat.shape)
-    return rows, PCA(dims, random_state=seed).fit_transform(StandardScaler().fit_transform(flat))
+    from reducers import pca
+    return rows, pca(50, seed=seed).fit_transform(images[rows].reshape(len(rows), -1))
 
 
 def reference_silhouettes(rows: np.ndarray, points: np.ndarray, label_sets: list) -> np.ndarray:
