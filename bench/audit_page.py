@@ -7,6 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
+from bench.console import counted
 from bench.defaults import DEFAULT_RANK, split_rule
 from bench.report import STYLE, _cell, _colour, _image
 
@@ -70,7 +71,7 @@ def write_page(folder: Path, audit) -> Path:
     worst = audit.summary.loc[(choice["rule"], method)]
     sections = [
         "<h1>bench selection audit</h1>",
-        f"<p>{len(tasks)} labelled task(s), {audit.runs[['task', 'seed']].drop_duplicates().shape[0]} runs, "
+        f"<p>{counted(len(tasks), 'labelled task')}, {counted(len(audit.runs[['task', 'seed']].drop_duplicates()), 'run')}, "
         f"{audit.runs['rule'].nunique()} rules x {audit.runs['method'].nunique()} ensemble methods; "
         f"{audit.seconds:.0f} s. Labels measured each pick; they never ranked.</p>",
         f"<h2>Choice</h2><p><b>{html.escape(choice['rule'])}</b> with the <b>{html.escape(method)}</b> "

@@ -11,6 +11,7 @@
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
+from bench.console import counted
 from bench.defaults import METHODS, MIN_NMI  # noqa: F401 (re-exported)
 from bench.errors import UserError
 from bench.scoring import pairwise_nmi
@@ -160,7 +161,7 @@ def choose_members(table, labels: list, k: int, top_k: int, min_nmi: float = 0.0
         if len(members) == top_k:
             break
         if row.clusters != k:
-            skipped.append((row.rank, f"{row.combo} (found {row.clusters} cluster{'' if row.clusters == 1 else 's'})"))
+            skipped.append((row.rank, f"{row.combo} (found {counted(row.clusters, 'cluster')})"))
             continue
         nmi = pairwise_nmi([labels[leader], labels[i]])[0, 1]
         if nmi < min_nmi:

@@ -352,7 +352,7 @@ def write_index(out: Path) -> Path:
                                      for h in INDEX_COLUMNS) + "</tr>")
     head = "".join(f"<th>{h}</th>" for h in INDEX_COLUMNS)
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>bench runs</title><style>{STYLE}"
-            f"</style></head><body><h1>bench runs in {html.escape(str(out))}</h1><p>{len(rows)} runs, newest "
+            f"</style></head><body><h1>bench runs in {html.escape(str(out))}</h1><p>{counted(len(rows), 'run')}, newest "
             f"first; ensemble ACC only where ground truth was given.</p><table><tr>{head}</tr>{''.join(rows)}"
             "</table></body></html>")
     index = out / "index.html"

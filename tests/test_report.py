@@ -117,7 +117,7 @@ def test_show_compare_names_what_moved_between_two_runs(finished_run, tmp_path, 
 def test_index_lists_every_run_newest_first(finished_run):
     folder, _ = finished_run
     index = (folder.parent / "index.html").read_text()
-    assert f'href="{folder.name}/report.html"' in index and "1 runs" in index
+    assert f'href="{folder.name}/report.html"' in index and "<p>1 run, newest first" in index
 
 
 def test_show_refuses_a_folder_without_a_run(tmp_path, capsys, finished_run):

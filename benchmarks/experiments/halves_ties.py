@@ -18,7 +18,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
@@ -37,8 +36,7 @@ def tied(table: pd.DataFrame) -> pd.DataFrame:
     per_encoder = table.groupby("encoder")[["enc_halves", "enc_pretrained"]].first()
     for _, level in per_encoder.groupby("enc_pretrained"):
         top = level["enc_halves"].max()
-        p = (level["enc_halves"] + top) / 2
-        noise = 2 * np.sqrt(2 * p * (1 - p) / RETRIEVALS)
+        noise = selection.difference_noise(level["enc_halves"], top, RETRIEVALS)
         for encoder in level.index[(top - level["enc_halves"]) < noise]:
             table.loc[table["encoder"] == encoder, "enc_halves"] = top
     return table

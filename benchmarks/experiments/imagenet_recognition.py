@@ -17,6 +17,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import tasks  # noqa: E402
+from bench.representation import SAMPLE  # noqa: E402
 from models.pretrained import EfficientNetLite  # noqa: E402
 
 
@@ -44,7 +45,7 @@ def main() -> None:
     for name in args.tasks:
         images = tasks.load(name).x
         for seed in args.seeds:
-            rows = np.sort(np.random.default_rng(seed).permutation(len(images))[:500])
+            rows = np.sort(np.random.default_rng(seed).permutation(len(images))[:SAMPLE])
             x = torch.from_numpy(np.ascontiguousarray(images[rows])).float()
             p0, p2 = (class_probabilities(nets[v], x) for v in ("lite0", "lite2"))
             print(f"{name:22s} {seed:4d} {inception_score(p0):6.2f} {inception_score(p2):6.2f} "
