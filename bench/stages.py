@@ -7,6 +7,8 @@ in the last bits with the thread count, and one thread per task makes the result
 of `--jobs` while jobs x threads never exceeds the cores.
 """
 
+from __future__ import annotations
+
 import contextlib
 import resource
 import threading
@@ -15,6 +17,7 @@ import traceback
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from threadpoolctl import threadpool_limits
@@ -22,7 +25,9 @@ from threadpoolctl import threadpool_limits
 from bench import jit
 from bench.allocator import keep_freed_memory, release
 from bench.cache import Cache
-from bench.grids import Spec
+
+if TYPE_CHECKING:  # a worker imports the registries (torch, scikit-learn) with its first stage, not before
+    from bench.grids import Spec
 
 
 @dataclass(frozen=True)

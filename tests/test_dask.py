@@ -101,9 +101,9 @@ def test_a_cluster_without_workers_fails_the_stage_in_bounded_time(tmp_path, mon
     import time
 
     import bench.cluster
-    monkeypatch.setattr(bench.cluster, "NO_WORKER_S", 2)
+    monkeypatch.setattr(bench.cluster, "NO_WORKER_S", 1)
     started = time.monotonic()
     with distributed.LocalCluster(n_workers=0, host="127.0.0.1", dashboard_address=None) as cluster:
         records, _ = _map_on(cluster, _kill_tasks(tmp_path, {"a": "never", "b": "never"}), tmp_path)
     assert time.monotonic() - started < 30
-    assert {k: r.error for k, r in records.items()} == {k: "dask: no worker alive for 2 s" for k in "ab"}
+    assert {k: r.error for k, r in records.items()} == {k: "dask: no worker alive for 1 s" for k in "ab"}

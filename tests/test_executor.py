@@ -122,28 +122,27 @@ def test_each_stage_records_its_user_and_system_cpu_time(tmp_path):
         assert meta["user_s"] > meta["sys_s"] >= 0
 
 
-def _task(key: str, cache_root, kill: str):
-    """A stage-like task whose worker the OS kills: never, always, or the first time only."""
-    import os
-    import signal
-    import time
-
-    from bench.stages import Record
-    marker = Path(cache_root) / f"{key}.tried"
-    if kill == "always":  # not before the "once" task has been killed beside others, as the test says
-        deadline = time.monotonic() + 10
-        while not list(Path(cache_root).glob("*.tried")) and time.monotonic() < deadline:
-            time.sleep(0.01)
-    if kill == "always" or (kill == "once" and not marker.exists()):
-        marker.touch()
-        os.kill(os.getpid(), signal.SIGKILL)
-    return Record("cluster", key, True, 0.1)
-
-
 def test_a_killed_worker_is_retried_alone_and_recorded_if_killed_again(tmp_path):
     from joblib import delayed
+
+    def task(key: str, cache_root, kill: str):  # local, so a worker gets it by value, without this module's imports
+        """A stage-like task whose worker the OS kills: never, always, or the first time only."""
+        import os
+        import signal
+        import time
+
+        from bench.stages import Record
+        marker = Path(cache_root) / f"{key}.tried"
+        if kill == "always":  # not before the "once" task has been killed beside others, as the test says
+            deadline = time.monotonic() + 10
+            while not list(Path(cache_root).glob("*.tried")) and time.monotonic() < deadline:
+                time.sleep(0.01)
+        if kill == "always" or (kill == "once" and not marker.exists()):
+            marker.touch()
+            os.kill(os.getpid(), signal.SIGKILL)
+        return Record("cluster", key, True, 0.1)
     kills = {"a": "never", "b": "once", "c": "always", "d": "never", "e": "never"}
-    calls = [([key], delayed(_task)(key, tmp_path, kill)) for key, kill in kills.items()]
+    calls = [([key], delayed(task)(key, tmp_path, kill)) for key, kill in kills.items()]
     records = {r.key: r for r in Executor(Cache(tmp_path), jobs=2)._map("cluster", "cluster", calls, None)}
     assert set(records) == set(kills)  # nothing lost, the run went on
     assert [key for key, r in records.items() if not r.ok] == ["c"]
