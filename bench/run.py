@@ -109,7 +109,7 @@ def parser() -> argparse.ArgumentParser:
                    help="after the ensemble, the images all members agree on teach a classifier on the "
                    "top member's encoder features, which relabels the rest (see README: the ensemble)")
     p.add_argument("--jobs", type=_positive, default=os.cpu_count() or 1,
-                   help="parallel workers (each single-threaded)")
+                   help="parallel workers, each single-threaded; the default is this machine's core count")
     p.add_argument("--backend", default="loky",
                    help="joblib backend: loky (local processes), threading, multiprocessing, or "
                    "dask (a dask.distributed cluster: --scheduler, else a local one of --jobs workers)")
