@@ -35,7 +35,7 @@ HEADINGS = {"enc_pretrained": "pre", "enc_halves": "halves", "enc_augmentation":
             "enc_rankme": "rankme", "enc_knn_agreement": "knn", "encoder_agreement": "e-agr", "encoder_silhouette": "e-silh",
             "silhouette": "silh", "agreement": "agree", "score": "score", "consensus": "cons",
             "ref_silhouette": "r-silh", "stability": "stab", "prediction_strength": "pstr",
-            "cross_space": "cross"}
+            "cross_space": "cross", "red_global": "glob"}
 
 
 def score_columns(table: pd.DataFrame, rank_by: str) -> list[str]:

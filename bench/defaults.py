@@ -9,11 +9,15 @@ SCORES = ["silhouette", "score", "agreement", "consensus", "ref_silhouette", "st
 ENCODER_SCORES = ["halves", "augmentation", "rankme", "knn_agreement"]  # bench.representation: one per encoder
 # a ranking rule is a score column, or levels "ENCODER > PARTITION": encoders ordered by an
 # encoder score, then the combos of each by a partition score; "pretrained > ..." puts the
-# encoders with weights learned elsewhere before those trained on the run's own images
-RULES = (SCORES + [f"{e} > {p}" for e in ENCODER_SCORES for p in SCORES]
-         + [f"pretrained > {e} > {p}" for e in ENCODER_SCORES for p in SCORES])
+# encoders with weights learned elsewhere before those trained on the run's own images;
+# "... > global > PARTITION" puts, at k = 2 only, each encoder's combos on reducers that keep
+# the global layout before those on local ones (t-SNE, UMAP): a 2-way cut of a map that keeps
+# only neighbourhoods follows whichever sub-groups sit apart, not the largest difference
+LEVELS = [f"{e} > " for e in ENCODER_SCORES] + [f"pretrained > {e} > " for e in ENCODER_SCORES]
+RULES = SCORES + [f"{level}{g}{p}" for g in ("", "global > ") for level in LEVELS for p in SCORES]
 # chosen by the audit over the task suite, full and no-pretrained (docs/ranking.md)
-DEFAULT_RANK = "pretrained > halves > encoder_agreement"
+DEFAULT_RANK = "pretrained > halves > global > encoder_agreement"
+GLOBAL = "red_global"  # the leaderboard's column behind the `global` level: 1 for a global reducer
 
 MIN_SHARE = 0.05  # default of --min-share (README: how combos are ranked)
 
@@ -22,6 +26,7 @@ MIN_NMI = 0.3  # default of --min-nmi, chosen by the selection audit (README: th
 
 
 def split_rule(rule: str) -> tuple[list[str], str]:
-    """([the encoder-level columns, first first], the partition-level column) of a ranking rule."""
-    *encoders, partition = (part.strip() for part in rule.split(">"))
-    return [f"enc_{e}" for e in encoders], partition
+    """([the level columns, first first: encoder scores, then `red_global`], the partition-level
+    column) of a ranking rule."""
+    *levels, partition = (part.strip() for part in rule.split(">"))
+    return [GLOBAL if level == "global" else f"enc_{level}" for level in levels], partition

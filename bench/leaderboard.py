@@ -10,8 +10,10 @@ import pandas as pd
 
 from bench import crossspace, representation, scoring, selection
 from bench.cache import code_version, make_key
+from bench.defaults import GLOBAL
 from bench.executor import Outcome
 from models import MODELS
+from reducers import REDUCERS
 
 TIME_COLUMNS = ["encode_s", "reduce_s", "cluster_s"]
 ENCODER_COLUMNS = [f"enc_{s}" for s in representation.SCORES]  # one value per encoder
@@ -35,6 +37,8 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
             "reducer": o.combo.reducer.label, "clusterer": o.combo.clusterer.label,
             # weights learned on other data: a ranking level of its own (bench.defaults.RULES)
             "enc_pretrained": float(MODELS.get(o.combo.encoder.name).pretrained),
+            # a reducer that keeps the global layout (the `global` level, at k = 2)
+            GLOBAL: float(not REDUCERS.get(o.combo.reducer.name).local),
             "clusters": found, "noise": float(np.mean(o.labels < 0)) if o.labels is not None else np.nan,
             "smallest": scoring.smallest_share(o.labels) if o.labels is not None else np.nan,
             "silhouette": o.silhouette if o.labels is not None else np.nan,
@@ -77,7 +81,7 @@ def build(outcomes: list[Outcome], truth: np.ndarray | None = None, *, images: n
     table.insert(0, "rank", np.arange(1, len(table) + 1))
     order = ["rank", "combo", "silhouette", "agreement", "score", "clusters", "smallest", "noise",
              *TIME_COLUMNS, "status", "warnings", "encoder", "reducer", "clusterer", "stability",
-             "prediction_strength", "enc_pretrained", *extra]
+             "prediction_strength", "enc_pretrained", GLOBAL, *extra]
     return table[order + [c for c in ("acc", "nmi", "ari") if c in table]]
 
 

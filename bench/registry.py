@@ -26,6 +26,7 @@ class Entry:
     cost: float = 1.0  # rough relative run time: the slowest tasks are started first
     scales: str = ""  # how an entry quadratic in N is kept near-linear (shown in --list)
     seeded: bool = True  # False: the output ignores the seed, so one cache entry serves every seed
+    local: bool = False  # a reducer whose map keeps each point's neighbours, not the layout between far groups
 
     @property
     def missing(self) -> str:
@@ -51,7 +52,7 @@ class Registry:
 
     def register(self, name: str, factory: Callable | None = None, *, summary: str = "",
                  pretrained: bool = False, requires: str = "", extra: str = "", cost: float = 1.0,
-                 scales: str = "", seeded: bool = True, **defaults: Any):
+                 scales: str = "", seeded: bool = True, local: bool = False, **defaults: Any):
         """Register `factory` under `name`; usable as a decorator or as a plain call."""
         def add(fn: Callable) -> Callable:
             # a notebook cell run again registers its entry again: the new one replaces it
@@ -61,7 +62,7 @@ class Registry:
             # the docstring's first paragraph: its first line alone may stop mid-sentence
             doc = summary or " ".join((inspect.getdoc(fn) or "").split("\n\n")[0].split())
             self._entries[name] = Entry(name, fn, dict(defaults), doc, pretrained, requires, extra,
-                                        cost, scales, seeded)
+                                        cost, scales, seeded, local)
             return fn
         return add(factory) if factory is not None else add
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 
 from bench.console import counted, leaderboard_table, make_console, short_combo, summary_panel
+from bench.defaults import GLOBAL
 from bench.errors import UserError
 from bench.report import summary_lines
 
@@ -26,9 +27,15 @@ def read_run(folder: Path) -> tuple[dict, pd.DataFrame]:
     if not (folder / "run.json").exists() and any(folder.glob("*/run.json")):
         raise UserError(f"{folder}: holds runs, is not one; name one of them, or --out {folder} for the newest")
     try:
-        return json.loads((folder / "run.json").read_text()), pd.read_csv(folder / "leaderboard.csv")
+        record, table = json.loads((folder / "run.json").read_text()), pd.read_csv(folder / "leaderboard.csv")
     except (OSError, ValueError) as e:
         raise UserError(f"{folder}: not a finished run folder ({e})") from None
+    if GLOBAL not in table and "reducer" in table:  # written before the column: from the registry
+        from reducers import REDUCERS
+        local = {name for name in REDUCERS.names() if REDUCERS.get(name).local}
+        table.insert(table.columns.get_loc("enc_pretrained") + 1 if "enc_pretrained" in table else len(table.columns),
+                     GLOBAL, (~table["reducer"].isin(local)).astype(float))
+    return record, table
 
 
 def compare(first: Path, second: Path, console, max_rows: int = 30) -> None:

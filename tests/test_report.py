@@ -55,7 +55,7 @@ def test_board_leads_with_the_ranking_columns_then_acc(finished_run):
     page = (folder / "report.html").read_text()
     board = page[page.index('<table id="board">'):]
     headings = re.findall(r"<th>([^<]*)</th>", board[:board.index("</thead>")])
-    assert headings[:6] == ["rank", "combo", "enc_pretrained", "enc_halves", "encoder_agreement", "acc"]
+    assert headings[:7] == ["rank", "combo", "enc_pretrained", "enc_halves", "red_global", "encoder_agreement", "acc"]
     assert "warnings" not in headings and len(headings) == len(set(headings))
     first_row = board[board.index('<tbody class="ok">'):].split("</tr>")[0]
     cells = re.findall(r"<td[^>]*>(?:<span[^>]*>)?([^<]*)", first_row)
@@ -82,6 +82,18 @@ def test_show_reads_a_run_from_before_the_warnings_column(finished_run, tmp_path
     board.drop(columns="warnings").to_csv(old / "leaderboard.csv", index=False)
     assert show_main([str(old)]) == 0
     assert printed[printed.index("Leaderboard"):printed.index("run summary")] in capsys.readouterr().out
+
+
+def test_a_run_from_before_the_global_column_gets_it_from_the_registry(tmp_path):
+    import pandas as pd
+
+    from bench.show import read_run
+    (tmp_path / "run.json").write_text("{}")
+    pd.DataFrame({"combo": list("abcd"), "reducer": ["umap10", "pca32", "tsne2", "mine"],
+                  "enc_pretrained": 0.0, "acc": 0.5}).to_csv(tmp_path / "leaderboard.csv", index=False)
+    _, table = read_run(tmp_path)
+    assert list(table.columns) == ["combo", "reducer", "enc_pretrained", "red_global", "acc"]
+    assert list(table["red_global"]) == [0.0, 1.0, 0.0, 1.0]  # a name the registry lacks: global
 
 
 def test_show_compare_names_what_moved_between_two_runs(finished_run, tmp_path, capsys):

@@ -84,6 +84,34 @@ def test_two_level_rule_orders_encoders_first_then_their_combos():
     assert list(selection.order(tied.iloc[::-1], "silhouette")) == [11, 10, 14, 13, 12]
 
 
+def test_the_global_level_puts_global_reducers_first_within_an_encoder_at_two_clusters_only():
+    # simclr leads halves; its UMAP combos agree most with each other, its PCA combo less
+    table = pd.DataFrame({
+        "combo": ["simclr | umap | km", "simclr | tsne | km", "simclr | pca | km", "ae | pca | km", "ae | umap | km"],
+        "encoder": ["simclr", "simclr", "simclr", "ae", "ae"],
+        "enc_halves": [0.5, 0.5, 0.5, 0.3, 0.3],
+        "red_global": [0.0, 0.0, 1.0, 1.0, 0.0],
+        "encoder_agreement": [0.9, 0.8, 0.4, 0.2, 0.7],
+        "clusters": [2, 2, 2, 2, 2],
+    }, index=[0, 1, 2, 3, 4])
+    rule = "halves > global > encoder_agreement"
+    assert selection.split_rule(rule) == (["enc_halves", "red_global"], "encoder_agreement")
+    # k = 2: within each encoder (still first by halves), the global reducer's combo first
+    assert list(selection.order(table, rule, k=2)) == [2, 0, 1, 3, 4]
+    # any other k, and without k: the level is left out, the partition score decides
+    for k in (3, None):
+        assert list(selection.order(table.assign(clusters=3), rule, k=k)) == [0, 1, 2, 4, 3]
+    assert list(selection.order(table, "halves > encoder_agreement", k=2)) == [0, 1, 2, 4, 3]
+    assert selection.DEFAULT_RANK == "pretrained > halves > global > encoder_agreement"
+    assert selection.DEFAULT_RANK in selection.RULES and rule in selection.RULES
+
+
+def test_the_local_reducers_are_the_neighbour_embeddings():
+    from reducers import REDUCERS
+    local = {name for name in REDUCERS.names() if REDUCERS.get(name).local}
+    assert local == {name for name in REDUCERS.names() if name.startswith(("tsne", "umap"))} != set()
+
+
 def test_a_constant_acc_correlates_with_nothing_and_warns_nothing():
     import warnings
     table = pd.DataFrame({"status": ["ok"] * 4, "acc": [1.0] * 4, "silhouette": [0.1, 0.4, 0.0, 0.3],
