@@ -51,7 +51,8 @@ def degenerate(labels: np.ndarray, min_share: float = MIN_SHARE) -> str:
         return "degenerate: every image is noise" if len(sizes) == 0 else "degenerate: 1 cluster"
     share = smallest_share(labels)
     if share < min_share:
-        return (f"degenerate: smallest cluster {sizes.min()} images, {share:.2%} of an even share "
+        from bench.console import counted
+        return (f"degenerate: smallest cluster {counted(sizes.min(), 'image')}, {share:.2%} of an even share "
                 f"(< {min_share:.0%})")
     return ""
 

@@ -127,6 +127,8 @@ def test_degenerate_partitions_are_named_and_balanced_ones_pass():
     outliers[:2] = 1
     assert degenerate(outliers) == "degenerate: smallest cluster 2 images, 0.67% of an even share (< 5%)"
     assert degenerate(outliers, min_share=0) == ""
+    outliers[1] = 0
+    assert degenerate(outliers).startswith("degenerate: smallest cluster 1 image, 0.33% ")
     assert degenerate(np.zeros(10, int)) == "degenerate: 1 cluster"
     assert degenerate(np.full(10, -1)) == "degenerate: every image is noise"
     # noise is left out of the even share: 2 clusters of 40 among 100 points, 20 noise
