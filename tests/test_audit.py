@@ -12,6 +12,7 @@ import pytest
 from sklearn.datasets import load_digits
 
 from bench.audit import main
+from bench.defaults import DEFAULT_RANK
 from bench.selection_audit import SETTINGS, LabelledRun, evaluate
 
 TRUTH = np.repeat([0, 1], 4)
@@ -63,7 +64,7 @@ def write_task(path, classes):
 
 
 GRID = """encoders = ["pixels"]
-reducers = ["pca32", "svd50"]
+reducers = ["pca32", "svd50", "tsne2"]
 clusterers = ["kmeans", "gmm", "ward"]
 """
 
@@ -84,7 +85,7 @@ def audited(tmp_path_factory):
 def test_the_default_rule_measures_what_a_run_did(audited):
     _, folder = audited
     runs = pd.read_csv(folder / "audit.csv")
-    default = runs[(runs["rule"] == "pretrained > halves > encoder_agreement") & (runs["method"] == "vote")]
+    default = runs[(runs["rule"] == DEFAULT_RANK) & (runs["method"] == "vote")]
     assert sorted(zip(default["task"], default["seed"])) == [("three", 0), ("three", 1), ("zero-one", 0),
                                                              ("zero-one", 1)]
     for run in json.loads((folder / "audit.json").read_text())["tasks"]:
