@@ -18,7 +18,7 @@ def unknown_name(kind: str, name: str, known: Iterable[str]) -> UserError:
 
 def not_a_rule(what: str, rule: str) -> UserError:
     """'WHAT 'silhouete': not a ranking rule (did you mean 'silhouette'?); ...': the forms of a
-    rule are named, not each of the 90."""
+    rule are named, not each of the 170."""
     from bench.defaults import DEFAULT_RANK, RULES, SCORES
     close = difflib.get_close_matches(rule, RULES, n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""

@@ -97,7 +97,7 @@ def parser() -> argparse.ArgumentParser:
                    help="a partition whose smallest cluster holds less than this fraction of an "
                    "even share (images / clusters) is degenerate: never ranked above a working "
                    "combo nor voted; 0 allows any (see README: how combos are ranked)")
-    # checked by run_grid, not argparse's choices: one line with a "did you mean", not 90 rules
+    # checked by run_grid, not argparse's choices: one line with a "did you mean", not 170 rules
     p.add_argument("--rank-by", default=DEFAULT_RANK, metavar="RULE",
                    help="the label-free ranking that orders the leaderboard and picks the "
                    f"ensemble: a score ({', '.join(SCORES)}) or levels 'ENCODER > SCORE', "

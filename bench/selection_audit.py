@@ -21,7 +21,7 @@ from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, spl
 from bench.errors import UserError, not_a_rule, unknown_name
 
 # a rule replaces the default only when its mean ensemble ACC is ahead by more than this: the
-# best of 270 rules and methods on a few tasks is ahead by chance alone, and a seed moves a task by ~0.02
+# best of 510 rules and methods on a few tasks is ahead by chance alone, and a seed moves a task by ~0.02
 MARGIN = 0.01
 ONE_TASK = "[yellow]warning[/]: one task is weak evidence for choosing a rule; audit several of your kind of images"
 LABELS_FILE = "combo_labels.npz"  # written by Result.write: each combo's labels and the truth
