@@ -135,6 +135,7 @@ def list_registries(console) -> None:
         table.add_column("notes")
         for entry in registry:
             notes = ["pretrained weights"] if entry.pretrained else []
+            notes += ["local: at k = 2 ranked after global reducers"] if entry.local else []
             notes += [f"scales: {entry.scales}"] if entry.scales else []
             notes += [f"unavailable: {entry.missing}"] if entry.missing else []
             table.add_row(entry.name, entry.summary, "; ".join(notes))

@@ -297,6 +297,7 @@ def test_list_shows_registries_and_grids(run_cli):
     assert code == 0
     for name in ("baseline", "pixels", "pca32", "kmeans", "quick", "full"):
         assert name in out
+    assert out.count("local: at k = 2") == 4  # t-SNE's and UMAP's two entries each
 
 
 @pytest.mark.parametrize("method", ["weighted", "coassoc"])
