@@ -25,6 +25,11 @@ METHODS = ("vote", "weighted", "coassoc")  # --ensemble
 MIN_NMI = 0.3  # default of --min-nmi, chosen by the selection audit (README: the ensemble)
 
 
+def encoder_score(rule: str) -> str | None:
+    """The column of the score that orders a rule's encoders (`enc_halves`, ...), or None."""
+    return next((c for c in split_rule(rule)[0] if c not in ("enc_pretrained", GLOBAL)), None)
+
+
 def split_rule(rule: str) -> tuple[list[str], str]:
     """([the level columns, first first: encoder scores, then `red_global`], the partition-level
     column) of a ranking rule."""

@@ -36,7 +36,7 @@ def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: l
     `members` the ensemble's (row, outcome) pairs."""
     from bench import plots  # matplotlib: only when pictures are drawn
     from bench.ensemble import disagreement
-    from bench.selection import SCORES, split_rule
+    from bench.selection import GLOBAL, SCORES, split_rule
     usable = [o for o, status in zip(ranked, table["status"]) if status == "ok"]
     pictures = plots.cluster_mosaics(folder, dataset.x, labels, seed)
     pictures += plots.larger_samples(folder, dataset.x, labels, seed)
@@ -47,7 +47,7 @@ def draw_pictures(folder: Path, dataset: Dataset, table: pd.DataFrame, ranked: l
     if dataset.y is not None:
         encoders, partition = split_rule(rank_by)
         columns = [c for c in dict.fromkeys([*encoders, partition, *SCORES])  # an empty panel shows nothing
-                   if c in table and table.loc[table["status"] == "ok", c].notna().any()]
+                   if c in table and c != GLOBAL and table.loc[table["status"] == "ok", c].notna().any()]
         pictures.append(plots.audit_scatter(folder, table, columns, [row.rank for row, _ in members]))
     best = usable[0]
     embedding = cache.array("reduce", best.records["reduce"].key)
@@ -287,11 +287,11 @@ def _board(table: pd.DataFrame, members: set, rank_by: str) -> str:
 def write_html(folder: Path, record: dict, table: pd.DataFrame, pictures: list[Path]) -> Path:
     """One self-contained page (pictures inlined, no network, no server): the summary, the grid
     at a glance, the leaderboard to sort and filter, the audit with ground truth, the clusters."""
-    from bench.defaults import split_rule
+    from bench.defaults import encoder_score, split_rule
     members = {m["combo"] for m in record["ensemble"]["members"]}
     rank_by = record["args"]["rank_by"]
-    encoders, partition = split_rule(rank_by)
-    encoder_column = encoders[-1] if encoders else None  # the score that orders encoders of one kind
+    _, partition = split_rule(rank_by)
+    encoder_column = encoder_score(rank_by)  # the score that orders encoders of one kind
     summary = "".join(f"<dt>{html.escape(k)}</dt><dd>{html.escape(v)}</dd>" for k, v in summary_lines(record))
     by_name = {p.name: p for p in pictures}
     grid = grid_heatmaps(table, partition, encoder_column)

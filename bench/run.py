@@ -101,7 +101,8 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--rank-by", default=DEFAULT_RANK, metavar="RULE",
                    help="the label-free ranking that orders the leaderboard and picks the "
                    f"ensemble: a score ({', '.join(SCORES)}) or levels 'ENCODER > SCORE', "
-                   f"encoders first by {', '.join(ENCODER_SCORES)}, optionally after 'pretrained >' "
+                   f"encoders first by {', '.join(ENCODER_SCORES)}, optionally after 'pretrained >', "
+                   "optionally 'ENCODER > global > SCORE' (at k = 2, global reducers' combos first) "
                    "(see README: how combos are ranked)")
     p.add_argument("--ensemble", choices=METHODS, default="vote",
                    help="majority vote; vote weighted by score; co-association consensus")

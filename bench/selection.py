@@ -17,7 +17,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import pairwise_distances
 
 from bench.defaults import DEFAULT_RANK, ENCODER_SCORES, RULES, SCORES, split_rule  # noqa: F401 (re-exported)
-from bench.defaults import GLOBAL, MIN_NMI
+from bench.defaults import GLOBAL, MIN_NMI, encoder_score  # noqa: F401 (re-exported)
 from bench.ensemble import choose_members, majority_vote
 from bench.scoring import SILHOUETTE_SAMPLE, pairwise_nmi
 
@@ -30,6 +30,9 @@ def order(table: pd.DataFrame, rule: str, k: int | None = None) -> pd.Index:
     levels, partition = split_rule(rule)
     keys = [*(c for c in levels if c != GLOBAL or k == 2), partition, "combo"]
     missing = [c for c in keys if c not in table]
+    if missing == [GLOBAL]:
+        raise ValueError(f"ranking rule {rule!r} at k = 2 needs column {GLOBAL!r} (1 for a reducer that "
+                         "keeps the global layout): leaderboard.build adds it, bench.show.read_run to older runs")
     if missing:
         raise ValueError(f"ranking rule {rule!r} needs column {missing[0]!r}: build the leaderboard "
                          "with the images and the run's cache")
@@ -75,11 +78,11 @@ def encoder_tie(table: pd.DataFrame, rule: str, n_images: int, k: int | None = N
     working combo (one that found k clusters, when given) count. None otherwise, and for rules
     without such a score."""
     encoders, _ = split_rule(rule)
-    scores = [c for c in encoders if c != "enc_pretrained"]
-    if not scores or scores[0] not in RATE_SCORES:
+    column = encoder_score(rule)
+    if column not in RATE_SCORES:
         return None
     from bench.representation import SAMPLE
-    column, ranked = scores[0], rank(table, rule, k)
+    ranked = rank(table, rule, k)
     if k is not None:
         ranked = ranked[ranked["clusters"] == k]
     if "enc_pretrained" in encoders and len(ranked):

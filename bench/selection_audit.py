@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, split_rule
+from bench.defaults import DEFAULT_RANK, GLOBAL, METHODS, MIN_NMI, MIN_SHARE, RULES, split_rule
 from bench.errors import UserError, not_a_rule, unknown_name
 
 # a rule replaces the default only when its mean ensemble ACC is ahead by more than this: the
@@ -82,12 +82,12 @@ def read_run(folder, task: str | None = None) -> LabelledRun:
         raise UserError(f"{folder}: not a finished run folder ({e.__class__.__name__}: {e})") from None
 
 
-def defined(table: pd.DataFrame, rule: str) -> bool:
-    """Whether every column `rule` ranks by has a value for some working combo (else it would
-    rank by combo name alone)."""
-    encoders, partition = split_rule(rule)
+def defined(table: pd.DataFrame, rule: str, k: int | None = None) -> bool:
+    """Whether every column `rule` ranks by at `k` clusters has a value for some working combo
+    (else it would rank by combo name alone); the `global` level counts at k = 2 only."""
+    levels, partition = split_rule(rule)
     ok = table[table["status"] == "ok"]
-    return all(c in ok and ok[c].notna().any() for c in (*encoders, partition))
+    return all(c in ok and ok[c].notna().any() for c in (*levels, partition) if c != GLOBAL or k == 2)
 
 
 def evaluate(run: LabelledRun, rules=RULES, methods=("vote",)) -> list[dict]:
@@ -269,7 +269,7 @@ def _audit(labelled: list[LabelledRun], rules, methods, started, console=None) -
                             "so that the choice can be run the same way")
     if len({r.task for r in labelled}) == 1 and console is not None:
         console.print(ONE_TASK)
-    undefined = [r for r in rules if not all(defined(run.table, r) for run in labelled)]
+    undefined = [r for r in rules if not all(defined(run.table, r, run.k) for run in labelled)]
     rules = [r for r in rules if r not in undefined]
     if not rules:
         raise UserError(f"no rule to audit: {', '.join(undefined)} rank by columns without values in these runs")

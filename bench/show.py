@@ -30,12 +30,20 @@ def read_run(folder: Path) -> tuple[dict, pd.DataFrame]:
         record, table = json.loads((folder / "run.json").read_text()), pd.read_csv(folder / "leaderboard.csv")
     except (OSError, ValueError) as e:
         raise UserError(f"{folder}: not a finished run folder ({e})") from None
-    if GLOBAL not in table and "reducer" in table:  # written before the column: from the registry
-        from reducers import REDUCERS
-        local = {name for name in REDUCERS.names() if REDUCERS.get(name).local}
-        table.insert(table.columns.get_loc("enc_pretrained") + 1 if "enc_pretrained" in table else len(table.columns),
-                     GLOBAL, (~table["reducer"].isin(local)).astype(float))
-    return record, table
+    return record, with_global_column(table)
+
+
+def with_global_column(table: pd.DataFrame) -> pd.DataFrame:
+    """A leaderboard written before the `red_global` column, given it from the reducers' labels
+    (`tsne2(perplexity=50)` is a `tsne2`); a label the registry lacks counts as global."""
+    if GLOBAL in table or "reducer" not in table:
+        return table
+    from reducers import REDUCERS
+    local = {name for name in REDUCERS.names() if REDUCERS.get(name).local}
+    names = table["reducer"].astype(str).str.split("(").str[0]
+    at = table.columns.get_loc("enc_pretrained") + 1 if "enc_pretrained" in table else len(table.columns)
+    table.insert(at, GLOBAL, (~names.isin(local)).astype(float))
+    return table
 
 
 def compare(first: Path, second: Path, console, max_rows: int = 30) -> None:

@@ -29,6 +29,7 @@ from bench.cache import Cache
 from bench.executor import Executor
 from bench.grids import resolve_grid
 from bench.selection_audit import LabelledRun
+from bench.show import with_global_column
 from bench.stages import single_threaded
 from models import MODELS
 
@@ -42,7 +43,7 @@ def from_dump(folder, tasks=None, seeds=None):
         task, seed, view = csv.stem.rsplit("~", 2)
         if (tasks is None or task in tasks) and (seeds is None or int(seed) in seeds) and view in VIEWS:
             with np.load(csv.with_suffix(".npz")) as labels:
-                yield task, int(seed), view, pd.read_csv(csv), dict(labels)
+                yield task, int(seed), view, with_global_column(pd.read_csv(csv)), dict(labels)
 
 
 def built_tables(args):
@@ -80,7 +81,7 @@ def evaluate(table, labels, truth, k, seed, rules=selection.RULES):
     """One row per ranking rule: what bench.selection_audit measures of a run ranked by it."""
     run = LabelledRun("", seed, k, table, labels, truth, None)
     return [{key: row[key] for key in ("rule", "top1", "oracle", "regret", "spearman", "ensemble")}
-            for row in selection_audit.evaluate(run, [r for r in rules if selection_audit.defined(table, r)], ("vote",))]
+            for row in selection_audit.evaluate(run, [r for r in rules if selection_audit.defined(table, r, k)], ("vote",))]
 
 
 def report(results: pd.DataFrame):

@@ -57,6 +57,14 @@ def test_board_leads_with_the_ranking_columns_then_acc(finished_run):
     headings = re.findall(r"<th>([^<]*)</th>", board[:board.index("</thead>")])
     assert headings[:7] == ["rank", "combo", "enc_pretrained", "enc_halves", "red_global", "encoder_agreement", "acc"]
     assert "warnings" not in headings and len(headings) == len(set(headings))
+    # the grid at a glance names each encoder with its encoder score (halves), not a level flag
+    import pandas as pd
+
+    from bench.report import _cell
+    table = pd.read_csv(folder / "leaderboard.csv")
+    glance = page[:page.index('<table id="board">')]
+    for encoder, halves in table.groupby("encoder")["enc_halves"].first().items():
+        assert f"{encoder} ({_cell(halves)})" in glance
     first_row = board[board.index('<tbody class="ok">'):].split("</tr>")[0]
     cells = re.findall(r"<td[^>]*>(?:<span[^>]*>)?([^<]*)", first_row)
     assert len(cells) == len(headings) and re.fullmatch(r"\d+\.\d", cells[headings.index("encode_s")])
@@ -89,11 +97,11 @@ def test_a_run_from_before_the_global_column_gets_it_from_the_registry(tmp_path)
 
     from bench.show import read_run
     (tmp_path / "run.json").write_text("{}")
-    pd.DataFrame({"combo": list("abcd"), "reducer": ["umap10", "pca32", "tsne2", "mine"],
+    pd.DataFrame({"combo": list("abcde"), "reducer": ["umap10", "pca32", "tsne2(perplexity=50)", "mine", "pca32(n_components=8)"],
                   "enc_pretrained": 0.0, "acc": 0.5}).to_csv(tmp_path / "leaderboard.csv", index=False)
     _, table = read_run(tmp_path)
     assert list(table.columns) == ["combo", "reducer", "enc_pretrained", "red_global", "acc"]
-    assert list(table["red_global"]) == [0.0, 1.0, 0.0, 1.0]  # a name the registry lacks: global
+    assert list(table["red_global"]) == [0.0, 1.0, 0.0, 1.0, 1.0]  # a name the registry lacks: global
 
 
 def test_show_compare_names_what_moved_between_two_runs(finished_run, tmp_path, capsys):

@@ -104,6 +104,14 @@ def test_the_global_level_puts_global_reducers_first_within_an_encoder_at_two_cl
     assert list(selection.order(table, "halves > encoder_agreement", k=2)) == [0, 1, 2, 4, 3]
     assert selection.DEFAULT_RANK == "pretrained > halves > global > encoder_agreement"
     assert selection.DEFAULT_RANK in selection.RULES and rule in selection.RULES
+    assert selection.encoder_score(selection.DEFAULT_RANK) == "enc_halves"
+    # a table without the column (a run from before it): needed at k = 2 only, and said so
+    from bench.selection_audit import defined
+    older = table.drop(columns="red_global").assign(status="ok")
+    assert defined(older, rule, 3) and not defined(older, rule, 2)
+    assert list(selection.order(older, rule, k=3)) == [0, 1, 2, 4, 3]
+    with pytest.raises(ValueError, match="at k = 2 needs column 'red_global'"):
+        selection.order(older, rule, k=2)
 
 
 def test_the_local_reducers_are_the_neighbour_embeddings():
