@@ -19,8 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench import ensemble, scoring, selection  # noqa: E402
-from within_encoder import labelled_views, print_means  # noqa: E402  (this folder is on sys.path)
+from within_encoder import labelled_views, print_means, regret_and_vote  # noqa: E402  (this folder is on sys.path)
 
 WITHOUT = "pretrained > halves > encoder_agreement"
 WITH = "pretrained > halves > global > encoder_agreement"
@@ -33,14 +32,10 @@ def local_last(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def measure(run, table: pd.DataFrame, every_k: bool) -> dict:
-    ok = table["status"] == "ok"
-    out = {"k": run.k, "oracle": table.loc[ok, "acc"].max()}
+    out = {"k": run.k, "oracle": table.loc[table["status"] == "ok", "acc"].max()}
     changed = (local_last(table), WITHOUT) if every_k else (table, WITH)
     for name, (t, rule) in (("default", (table, WITHOUT)), ("global", changed)):
-        ranked, members, _ = selection.pick(t, run.labels, rule, run.k)
-        voted, _ = ensemble.combine("vote", [run.labels[c] for c in members], [], run.k, 0, run.seed)
-        out[f"{name}: regret"] = out["oracle"] - ranked["acc"].iloc[0]
-        out[f"{name}: vote"] = scoring.accuracy(run.truth, voted)
+        out[f"{name}: regret"], out[f"{name}: vote"] = regret_and_vote(run, t, rule)
     return out
 
 

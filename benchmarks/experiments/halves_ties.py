@@ -21,10 +21,10 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from bench import ensemble, scoring, selection  # noqa: E402
+from bench import selection  # noqa: E402
 from bench.defaults import DEFAULT_RANK  # noqa: E402
 from bench.representation import SAMPLE  # noqa: E402
-from within_encoder import labelled_views, print_means  # noqa: E402  (this folder is on sys.path)
+from within_encoder import labelled_views, print_means, regret_and_vote  # noqa: E402  (this folder is on sys.path)
 
 RETRIEVALS = 2 * SAMPLE  # each image's half looks for its other half, and back
 
@@ -43,14 +43,10 @@ def tied(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def measure(run, table: pd.DataFrame) -> dict:
-    ok = table["status"] == "ok"
-    out = {"oracle": table.loc[ok, "acc"].max(),
+    out = {"oracle": table.loc[table["status"] == "ok", "acc"].max(),
            "caution": selection.encoder_tie(table, DEFAULT_RANK, len(run.truth), run.k) is not None}
     for name, t in (("default", table), ("ties", tied(table))):
-        ranked, members, _ = selection.pick(t, run.labels, DEFAULT_RANK, run.k)
-        voted, _ = ensemble.combine("vote", [run.labels[c] for c in members], [], run.k, 0, run.seed)
-        out[f"{name}: regret"] = out["oracle"] - ranked["acc"].iloc[0]
-        out[f"{name}: vote"] = scoring.accuracy(run.truth, voted)
+        out[f"{name}: regret"], out[f"{name}: vote"] = regret_and_vote(run, t, DEFAULT_RANK)
     return out
 
 

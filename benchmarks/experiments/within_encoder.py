@@ -128,6 +128,14 @@ def labelled_views(paths):
         yield run, "no-pretrained", run.table[run.table["enc_pretrained"] == 0].reset_index(drop=True)
 
 
+def regret_and_vote(run, table: pd.DataFrame, rule: str) -> tuple[float, float]:
+    """The top-1's regret and the vote of the top 5 of `table` ranked by `rule`, by the labels."""
+    ranked, members, _ = selection.pick(table, run.labels, rule, run.k)
+    voted, _ = ensemble.combine("vote", [run.labels[c] for c in members], [], run.k, 0, run.seed)
+    oracle = table.loc[table["status"] == "ok", "acc"].max()
+    return oracle - ranked["acc"].iloc[0], scoring.accuracy(run.truth, voted)
+
+
 def print_means(rows: list[dict]) -> None:
     """Each view's numeric columns, mean over seeds per task, and their mean over tasks."""
     table = pd.DataFrame(rows)
