@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bench import __version__
-from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, split_rule
+from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, levels_at, split_rule
 from bench.errors import UserError, not_a_rule, unknown_name
 
 BACKENDS = ("loky", "threading", "multiprocessing", "dask")
@@ -138,8 +138,9 @@ class Result:
         import html
         rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k.strip())}</th>"
                        f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in self.summary())
-        encoders, partition = split_rule(self.record["args"]["rank_by"])
-        wanted = ["rank", "combo", *encoders, partition, "silhouette", "clusters", "acc", "status"]
+        rank_by = self.record["args"]["rank_by"]
+        wanted = ["rank", "combo", *levels_at(rank_by, self.record["data"]["n_clusters"]), split_rule(rank_by)[1],
+                  "silhouette", "clusters", "acc", "status"]
         shown = list(dict.fromkeys(c for c in wanted if c in self.leaderboard.columns))
         top = self.leaderboard[shown].head(10)
         table = top.to_html(index=False, float_format="%.3f", border=0, na_rep="n/a")
@@ -326,7 +327,7 @@ def _decide(outcomes, dataset, cache, console, *, k, seed, rank_by, min_share, t
     ranked = leaderboard.outcome_order(table, outcomes)
     from bench.console import leaderboard_table
     if (table["status"] != "ok").all():
-        console.print(leaderboard_table(table, set(), rank_by))
+        console.print(leaderboard_table(table, set(), rank_by, k))
         # the commonest reason in the error itself: with --quiet or from Python nothing is shown above
         reasons = table["status"].value_counts()
         raise UserError(f"no combo worked; {reasons.iloc[0]} of {len(table)}: {reasons.index[0]}")
@@ -334,7 +335,7 @@ def _decide(outcomes, dataset, cache, console, *, k, seed, rank_by, min_share, t
         _, chosen, skipped = selection.pick(table, {o.combo.label: o.labels for o in outcomes}, rank_by, k,
                                             top_k, min_nmi)
     except UserError:  # nothing to vote on: what the combos did find is still worth seeing
-        console.print(leaderboard_table(table, set(), rank_by))
+        console.print(leaderboard_table(table, set(), rank_by, k))
         raise
     # plain namespaces rather than itertuples' generated class, so that a Result pickles
     rows = {row["combo"]: (SimpleNamespace(**row), o) for row, o in zip(table.to_dict("records"), ranked)}

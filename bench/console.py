@@ -38,18 +38,18 @@ HEADINGS = {"enc_pretrained": "pre", "enc_halves": "halves", "enc_augmentation":
             "cross_space": "cross", "red_global": "glob"}
 
 
-def score_columns(table: pd.DataFrame, rank_by: str) -> list[str]:
-    """The columns the console shows for `rank_by`: what the rule ranks by, then silhouette."""
-    from bench.defaults import split_rule
-    encoders, partition = split_rule(rank_by)
-    columns = [*encoders, partition, "silhouette"]
+def score_columns(table: pd.DataFrame, rank_by: str, k: int | None = None) -> list[str]:
+    """The columns the console shows for `rank_by` at `k` clusters: what the rule ranks by there,
+    then silhouette."""
+    from bench.defaults import levels_at, split_rule
+    columns = [*levels_at(rank_by, k), split_rule(rank_by)[1], "silhouette"]
     return [c for c in dict.fromkeys(columns) if c in table]
 
 
-def leaderboard_table(table: pd.DataFrame, member_ranks, rank_by: str = "silhouette",
+def leaderboard_table(table: pd.DataFrame, member_ranks, rank_by: str = "silhouette", k: int | None = None,
                       max_rows: int = 30) -> Table:
     external = [m for m in METRICS if m in table]
-    scores = score_columns(table, rank_by)
+    scores = score_columns(table, rank_by, k)
     out = Table(title=f"Leaderboard (label-free ranking: {rank_by}; ensemble members bold green, "
                       "failed dimmed)", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
                 collapse_padding=True)

@@ -25,6 +25,11 @@ METHODS = ("vote", "weighted", "coassoc")  # --ensemble
 MIN_NMI = 0.3  # default of --min-nmi, chosen by the selection audit (README: the ensemble)
 
 
+def levels_at(rule: str, k: int | None) -> list[str]:
+    """The level columns that order a rule's combos at `k` clusters: `global` at k = 2 only."""
+    return [c for c in split_rule(rule)[0] if c != GLOBAL or k == 2]
+
+
 def encoder_score(rule: str) -> str | None:
     """The column of the score that orders a rule's encoders (`enc_halves`, ...), or None."""
     return next((c for c in split_rule(rule)[0] if c not in ("enc_pretrained", GLOBAL)), None)

@@ -254,12 +254,12 @@ def _board_cell(column: str, value) -> str:
     return f'<td class="{"text" if isinstance(value, str) else ""}">{_cell(value)}</td>'
 
 
-def _board(table: pd.DataFrame, members: set, rank_by: str) -> str:
+def _board(table: pd.DataFrame, members: set, rank_by: str, k: int | None) -> str:
     """The sortable, filterable leaderboard: working combos, then failed ones apart; first the
-    columns the ranking uses, then ACC (with ground truth), then the rest."""
-    from bench.defaults import split_rule
-    encoders, partition = split_rule(rank_by)
-    first = ["rank", "combo", *encoders, partition, "acc", "nmi", "ari", "clusters", "status"]
+    columns the ranking uses at `k` clusters, then ACC (with ground truth), then the rest."""
+    from bench.defaults import levels_at, split_rule
+    first = ["rank", "combo", *levels_at(rank_by, k), split_rule(rank_by)[1], "acc", "nmi", "ari", "clusters",
+             "status"]
     columns = [c for c in dict.fromkeys(first + list(table.columns)) if c in table and c != "warnings"]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     bodies = {"ok": [], "failed": []}
@@ -309,7 +309,7 @@ def write_html(folder: Path, record: dict, table: pd.DataFrame, pictures: list[P
         f"<h2>Grid at a glance</h2><p>Best {html.escape(partition)} of each encoder x reducer, per "
         f"clusterer{' (encoder score in brackets)' if encoder_column else ''}; failed combos blank.</p>{grid}",
         f"<h2>Leaderboard</h2><p>Ranked by {html.escape(rank_by)} (label-free); ensemble members "
-        f"green. Click a heading to sort, choose above to filter.</p>{_board(table, members, rank_by)}",
+        f"green. Click a heading to sort, choose above to filter.</p>{_board(table, members, rank_by, record['data'].get('n_clusters'))}",
     ]
     if "audit.png" in by_name:
         sections.append(f"<h2>Selection audit</h2>{_image(by_name['audit.png'])}")

@@ -168,7 +168,8 @@ def run(args, console, run_key: str | None = None) -> int:
         self_train=args.self_train, jobs=args.jobs, backend=args.backend, scheduler=args.scheduler,
         out=args.out, cache=args.cache, progress=not args.quiet, console=console, record_args=vars(args))
     path = result.write(args.out, plots=not args.no_plots, run_key=run_key)
-    console.print(leaderboard_table(result.leaderboard, set(result.members["rank"]), args.rank_by))
+    console.print(leaderboard_table(result.leaderboard, set(result.members["rank"]), args.rank_by,
+                                    result.record["data"]["n_clusters"]))
     console.print(summary_panel(result.summary(), f"{path}/"))
     return 0
 

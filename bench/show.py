@@ -93,7 +93,7 @@ def compare(first: Path, second: Path, console, max_rows: int = 30) -> None:
 def show(folder: Path, console) -> None:
     record, table = read_run(folder)
     console.print(leaderboard_table(table, {m["rank"] for m in record["ensemble"]["members"]},
-                                    record["args"].get("rank_by", "silhouette")))
+                                    record["args"].get("rank_by", "silhouette"), record["data"].get("n_clusters")))
     console.print(summary_panel(summary_lines(record), f"{folder}/"))
 
 

@@ -105,6 +105,10 @@ def test_the_global_level_puts_global_reducers_first_within_an_encoder_at_two_cl
     assert selection.DEFAULT_RANK == "pretrained > halves > global > encoder_agreement"
     assert selection.DEFAULT_RANK in selection.RULES and rule in selection.RULES
     assert selection.encoder_score(selection.DEFAULT_RANK) == "enc_halves"
+    # what the console shows is what ranked: the level's column at k = 2 only
+    from bench.console import score_columns
+    assert score_columns(table, rule, 2) == ["enc_halves", "red_global", "encoder_agreement"]
+    assert score_columns(table, rule, 3) == score_columns(table, rule) == ["enc_halves", "encoder_agreement"]
     # a table without the column (a run from before it): needed at k = 2 only, and said so
     from bench.selection_audit import defined
     older = table.drop(columns="red_global").assign(status="ok")
