@@ -64,7 +64,7 @@ def write_task(path, classes):
 
 
 GRID = """encoders = ["pixels"]
-reducers = ["pca32", "svd50", "tsne2"]
+reducers = ["pca32", "svd50"]
 clusterers = ["kmeans", "gmm", "ward"]
 """
 
@@ -92,7 +92,6 @@ def test_the_default_rule_measures_what_a_run_did(audited):
         for seed, path in zip(run["seeds"], run["runs"]):
             record = json.loads((Path(path) / "run.json").read_text())
             board = pd.read_csv(Path(path) / "leaderboard.csv")
-            assert (board["red_global"] == (board["reducer"] != "tsne2")).all()  # t-SNE alone is local here
             row = default[(default["task"] == run["task"]) & (default["seed"] == seed)].iloc[0]
             # the run was ranked by the default rule: its top-1 and its ensemble are the audit's
             assert row["regret"] == pytest.approx(board["acc"].max() - board["acc"].iloc[0], abs=1e-6)

@@ -118,6 +118,18 @@ def test_the_global_level_puts_global_reducers_first_within_an_encoder_at_two_cl
         selection.order(older, rule, k=2)
 
 
+def test_the_leaderboard_marks_each_combo_by_its_reducers_registry_flag():
+    from bench import leaderboard
+    from bench.executor import Outcome
+    from bench.grids import Combo, Spec
+    labels = np.repeat([0, 1], 10)
+    outcomes = [Outcome(Combo(Spec("pixels"), Spec(r, params), Spec("kmeans")), labels=labels, scores={"silhouette": 0.5})
+                for r, params in (("tsne2", (("perplexity", 5),)), ("pca32", ()), ("umap10", ()), ("svd50", ()))]
+    table = leaderboard.build(outcomes, n_clusters=2, rank_by="silhouette")
+    assert dict(zip(table["reducer"], table["red_global"])) == {
+        "tsne2(perplexity=5)": 0.0, "pca32": 1.0, "umap10": 0.0, "svd50": 1.0}
+
+
 def test_the_local_reducers_are_the_neighbour_embeddings():
     from reducers import REDUCERS
     local = {name for name in REDUCERS.names() if REDUCERS.get(name).local}
