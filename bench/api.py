@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from bench import __version__
-from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, levels_at, split_rule
+from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, ranked_columns, split_rule
 from bench.errors import UserError, not_a_rule, unknown_name
 
 BACKENDS = ("loky", "threading", "multiprocessing", "dask")
@@ -139,8 +139,8 @@ class Result:
         rows = "".join(f"<tr><th style='text-align:left'>{html.escape(k.strip())}</th>"
                        f"<td style='text-align:left'>{html.escape(v)}</td></tr>" for k, v in self.summary())
         rank_by = self.record["args"]["rank_by"]
-        wanted = ["rank", "combo", *levels_at(rank_by, self.record["data"]["n_clusters"]), split_rule(rank_by)[1],
-                  "silhouette", "clusters", "acc", "status"]
+        wanted = ["rank", "combo", *ranked_columns(rank_by, self.record["data"]["n_clusters"]), "silhouette",
+                  "clusters", "acc", "status"]
         shown = list(dict.fromkeys(c for c in wanted if c in self.leaderboard.columns))
         top = self.leaderboard[shown].head(10)
         table = top.to_html(index=False, float_format="%.3f", border=0, na_rep="n/a")

@@ -41,8 +41,8 @@ HEADINGS = {"enc_pretrained": "pre", "enc_halves": "halves", "enc_augmentation":
 def score_columns(table: pd.DataFrame, rank_by: str, k: int | None = None) -> list[str]:
     """The columns the console shows for `rank_by` at `k` clusters: what the rule ranks by there,
     then silhouette."""
-    from bench.defaults import levels_at, split_rule
-    columns = [*levels_at(rank_by, k), split_rule(rank_by)[1], "silhouette"]
+    from bench.defaults import ranked_columns
+    columns = [*ranked_columns(rank_by, k), "silhouette"]
     return [c for c in dict.fromkeys(columns) if c in table]
 
 

@@ -25,9 +25,11 @@ METHODS = ("vote", "weighted", "coassoc")  # --ensemble
 MIN_NMI = 0.3  # default of --min-nmi, chosen by the selection audit (README: the ensemble)
 
 
-def levels_at(rule: str, k: int | None) -> list[str]:
-    """The level columns that order a rule's combos at `k` clusters: `global` at k = 2 only."""
-    return [c for c in split_rule(rule)[0] if c != GLOBAL or k == 2]
+def ranked_columns(rule: str, k: int | None) -> list[str]:
+    """The columns that order a rule's combos at `k` clusters, first first: its levels (`global`
+    at k = 2 only), then its partition score."""
+    levels, partition = split_rule(rule)
+    return [*(c for c in levels if c != GLOBAL or k == 2), partition]
 
 
 def encoder_score(rule: str) -> str | None:

@@ -257,9 +257,8 @@ def _board_cell(column: str, value) -> str:
 def _board(table: pd.DataFrame, members: set, rank_by: str, k: int | None) -> str:
     """The sortable, filterable leaderboard: working combos, then failed ones apart; first the
     columns the ranking uses at `k` clusters, then ACC (with ground truth), then the rest."""
-    from bench.defaults import levels_at, split_rule
-    first = ["rank", "combo", *levels_at(rank_by, k), split_rule(rank_by)[1], "acc", "nmi", "ari", "clusters",
-             "status"]
+    from bench.defaults import ranked_columns
+    first = ["rank", "combo", *ranked_columns(rank_by, k), "acc", "nmi", "ari", "clusters", "status"]
     columns = [c for c in dict.fromkeys(first + list(table.columns)) if c in table and c != "warnings"]
     head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
     bodies = {"ok": [], "failed": []}

@@ -17,7 +17,7 @@ from scipy.stats import spearmanr
 from sklearn.metrics import pairwise_distances
 
 from bench.defaults import DEFAULT_RANK, ENCODER_SCORES, RULES, SCORES, split_rule  # noqa: F401 (re-exported)
-from bench.defaults import GLOBAL, MIN_NMI, encoder_score, levels_at  # noqa: F401 (re-exported)
+from bench.defaults import GLOBAL, MIN_NMI, encoder_score, ranked_columns  # noqa: F401 (re-exported)
 from bench.ensemble import choose_members, majority_vote
 from bench.scoring import SILHOUETTE_SAMPLE, pairwise_nmi
 
@@ -27,7 +27,7 @@ def order(table: pd.DataFrame, rule: str, k: int | None = None) -> pd.Index:
     combo name, so the order never depends on the row order it came in). With `k`, the combos
     that found exactly `k` clusters come before the others: only they answer the question asked,
     and the ensemble is built around the first of them. The `global` level counts at k = 2 only."""
-    keys = [*levels_at(rule, k), split_rule(rule)[1], "combo"]
+    keys = [*ranked_columns(rule, k), "combo"]
     missing = [c for c in keys if c not in table]
     if missing == [GLOBAL]:
         raise ValueError(f"ranking rule {rule!r} at k = 2 needs column {GLOBAL!r} (1 for a reducer that "

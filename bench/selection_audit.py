@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from bench.defaults import DEFAULT_RANK, GLOBAL, METHODS, MIN_NMI, MIN_SHARE, RULES, split_rule
+from bench.defaults import DEFAULT_RANK, METHODS, MIN_NMI, MIN_SHARE, RULES, ranked_columns, split_rule
 from bench.errors import UserError, not_a_rule, unknown_name
 
 # a rule replaces the default only when its mean ensemble ACC is ahead by more than this: the
@@ -85,9 +85,8 @@ def read_run(folder, task: str | None = None) -> LabelledRun:
 def defined(table: pd.DataFrame, rule: str, k: int | None = None) -> bool:
     """Whether every column `rule` ranks by at `k` clusters has a value for some working combo
     (else it would rank by combo name alone); the `global` level counts at k = 2 only."""
-    levels, partition = split_rule(rule)
     ok = table[table["status"] == "ok"]
-    return all(c in ok and ok[c].notna().any() for c in (*levels, partition) if c != GLOBAL or k == 2)
+    return all(c in ok and ok[c].notna().any() for c in ranked_columns(rule, k))
 
 
 def evaluate(run: LabelledRun, rules=RULES, methods=("vote",)) -> list[dict]:
