@@ -40,7 +40,7 @@ NEIGHBOURS = (10, 30)
 
 def neighbours(latent: np.ndarray, k: int, seed: int) -> np.ndarray:
     x = StandardScaler().fit_transform(latent.reshape(len(latent), -1))
-    return nearest_neighbours(PCA(min(50, *x.shape), random_state=seed).fit_transform(x), k, seed)
+    return nearest_neighbours(PCA(min(50, *x.shape), random_state=seed).fit_transform(x), k)
 
 
 def modularity(near: np.ndarray, labels: np.ndarray) -> float:

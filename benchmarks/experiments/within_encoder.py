@@ -71,7 +71,7 @@ def lead_scores(run, table: pd.DataFrame, cache: Cache) -> tuple[pd.DataFrame, s
     rows = np.sort(np.random.default_rng(run.seed).permutation(len(latent))[:SAMPLE])
     sample = latent[rows]
     near = nearest_neighbours(PCA(min(50, *sample.shape), random_state=run.seed).fit_transform(
-        StandardScaler().fit_transform(sample)), NEIGHBOURS, run.seed)
+        StandardScaler().fit_transform(sample)), NEIGHBOURS)
     table = table.copy()
     mine = table.index[(table["encoder"] == lead) & (table["status"] == "ok") & (table["clusters"] == run.k)]
     other_seed = run.seed + 1000
