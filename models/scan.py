@@ -101,8 +101,7 @@ class SCAN(SimCLR):
         self.eval()
         features = torch.cat([self.backbone(batch) for batch in x.split(self.encode_batch_size)])
         self.train()
-        seed = self.generator.initial_seed() if self.generator is not None else 0  # the training's
-        found = nearest_neighbours(F.normalize(features, dim=1).cpu().numpy(), self.neighbours, seed=seed)
+        found = nearest_neighbours(F.normalize(features, dim=1).cpu().numpy(), self.neighbours)
         return torch.from_numpy(found).to(x.device)
 
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
