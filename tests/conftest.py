@@ -3,7 +3,7 @@ import os
 if os.environ.get("PYTEST_XDIST_WORKER"):  # set before numpy, torch and BLAS load
     # every core already runs a pytest-xdist worker: the libraries' own thread pools on top
     # would oversubscribe them, and their spinning threads wait on each other (a small torch
-    # fit ~5x slower); subprocesses of a test inherit it
+    # fit ~3x slower); subprocesses of a test inherit it
     for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ.setdefault(name, "1")
 
