@@ -1,11 +1,12 @@
 import os
 
+ONE_THREAD = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}  # OpenMP, BLAS
 if os.environ.get("PYTEST_XDIST_WORKER"):  # set before numpy, torch and BLAS load
     # every core already runs a pytest-xdist worker: the libraries' own thread pools on top
     # would oversubscribe them, and their spinning threads wait on each other (a small torch
     # fit ~3x slower); subprocesses of a test inherit it
-    for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        os.environ.setdefault(name, "1")
+    for name, value in ONE_THREAD.items():
+        os.environ.setdefault(name, value)
 
 import numpy as np
 import pytest

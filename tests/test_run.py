@@ -14,7 +14,7 @@ import pytest
 from bench.registry import Entry
 from clusterers import CLUSTERERS
 from reducers import REDUCERS
-from conftest import run_dirs
+from conftest import ONE_THREAD, run_dirs
 
 QUICK = ["--grid", "quick", "--epochs", "2"]
 ROOT = Path(__file__).resolve().parents[1]
@@ -141,9 +141,8 @@ def test_the_core_count_changes_no_result(digits_npz, tmp_path):
     grid = tmp_path / "small.toml"
     grid.write_text('encoders = [{name = "baseline", epochs = 1}, "pixels"]\nreducers = ["pca32"]\n'
                     'clusterers = ["kmeans", "gmm"]\n')
-    one_thread = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    machines_own = {k: v for k, v in os.environ.items() if k not in one_thread}  # (conftest sets one under xdist)
-    for name, env in (("one", {**machines_own, **one_thread}), ("all", machines_own)):
+    machines_own = {k: v for k, v in os.environ.items() if k not in ONE_THREAD}  # (conftest sets one under xdist)
+    for name, env in (("one", {**machines_own, **ONE_THREAD}), ("all", machines_own)):
         done = subprocess.run([sys.executable, "-m", "bench.run", "--data", str(digits_npz), "--grid", str(grid),
                                "--no-plots", "--quiet", "--jobs", "1", "--out", str(tmp_path / name)], cwd=ROOT,
                               capture_output=True, text=True, timeout=300, env=env)
