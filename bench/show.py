@@ -39,7 +39,7 @@ def with_global_column(table: pd.DataFrame) -> pd.DataFrame:
     if GLOBAL in table or "reducer" not in table:
         return table
     from reducers import REDUCERS
-    local = {name for name in REDUCERS.names() if REDUCERS.get(name).local}
+    local = {entry.name for entry in REDUCERS if entry.local}
     names = table["reducer"].astype(str).str.split("(").str[0]
     at = table.columns.get_loc("enc_pretrained") + 1 if "enc_pretrained" in table else len(table.columns)
     table.insert(at, GLOBAL, (~names.isin(local)).astype(float))
