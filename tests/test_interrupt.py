@@ -26,17 +26,21 @@ def workdir(tmp_path_factory):
     return root
 
 
+def arguments(workdir, out, *extra, grid="grid.toml"):
+    return [str(a) for a in ("--data", workdir / "digits.npy", "--grid", workdir / grid, "--jobs", "1",
+                             "--out", out, "--quiet", "--no-plots", *extra)]
+
+
 def start(workdir, out, *extra, grid="grid.toml"):
-    args = [sys.executable, "-m", "bench.run", "--data", workdir / "digits.npy", "--grid",
-            workdir / grid, "--jobs", "1", "--out", out, "--quiet", "--no-plots", *extra]
-    return subprocess.Popen([str(a) for a in args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            text=True, cwd=workdir)
+    """A run in a process of its own, to be signalled."""
+    return subprocess.Popen([sys.executable, "-m", "bench.run", *arguments(workdir, out, *extra, grid=grid)],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=workdir)
 
 
 def finish(workdir, out, *extra):
-    process = start(workdir, out, *extra)
-    stdout, stderr = process.communicate(timeout=300)
-    assert process.returncode == 0, stderr
+    """A run to its end in this process (a process costs seconds of imports; only a signal needs one)."""
+    from bench.run import main
+    assert main(arguments(workdir, out, *extra)) == 0
     [folder] = run_dirs(out)[-1:]
     return folder
 
@@ -71,8 +75,7 @@ def test_sigkill_mid_run_then_resume(workdir, reference):
     process.wait()
     assert run_dirs(out) == []
     assert not list(out.glob(".*partial"))
-    resumed = start(workdir, out, "--quiet")
-    resumed.communicate(timeout=300)
+    finish(workdir, out)  # resumed
     [folder] = run_dirs(out)
     assert json.loads((folder / "run.json").read_text())["cache"]["hits"] >= 1
     assert read(folder) == reference  # same files as a run never interrupted
