@@ -115,7 +115,7 @@ def test_a_changed_parameter_recomputes_only_what_depends_on_it(digits_npz, run_
 def test_results_do_not_depend_on_jobs(digits_npz, run_cli, tmp_path):
     grid = tmp_path / "quick_and_scan.toml"  # the quick grid, and the torch-trained clusterer
     grid.write_text('encoders = [{name = "baseline", epochs = 2}, "pixels"]\nreducers = ["pca32", "pca50w"]\n'
-                    'clusterers = ["kmeans", "gmm", "ward", "scan"]\n')
+                    'clusterers = ["kmeans", "gmm", "ward", {name = "scan", epochs = 5}]\n')
     outputs = []
     for jobs, backend in ((1, "loky"), (2, "loky"), (2, "threading")):
         out = tmp_path / f"jobs{jobs}-{backend}"
