@@ -18,7 +18,7 @@ def _result(out):
     return board, (folder / "submission.csv").read_text()
 
 
-def test_dask_cluster_matches_local_processes(digits_npz, run_cli, tmp_path):
+def test_dask_cluster_matches_a_local_run(digits_npz, run_cli, tmp_path):
     common = ["--data", digits_npz, "--grid", "quick", "--epochs", "2", "--no-plots"]
     code, _, err = run_cli(*common, "--jobs", "1", out=tmp_path / "local")
     assert code == 0, err
