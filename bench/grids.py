@@ -16,10 +16,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bench.errors import UserError, unknown_name
-from bench.registry import Registry
-from clusterers import CLUSTERERS
-from models import MODELS
-from reducers import REDUCERS
+from bench.registry import Registry, check_packages
+
+check_packages()  # before importing them
+from clusterers import CLUSTERERS  # noqa: E402
+from models import MODELS  # noqa: E402
+from reducers import REDUCERS  # noqa: E402
 
 STAGES = {"encoders": MODELS, "reducers": REDUCERS, "clusterers": CLUSTERERS}
 

@@ -101,3 +101,20 @@ class Registry:
 
     def __iter__(self):
         return iter(self._entries[n] for n in self.names())
+
+
+PACKAGES = ("models", "reducers", "clusterers")  # top-level, beside bench/
+
+
+def check_packages() -> None:
+    """The registries' packages are imported by name, so a folder called `models` (or
+    `reducers`, `clusterers`) in the folder Python starts from, first on `sys.path`, would be
+    imported instead of bench's: one clear error rather than an ImportError from inside bench."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[1]
+    for name in PACKAGES:
+        spec = importlib.util.find_spec(name)
+        found = [Path(p).resolve() for p in (spec.submodule_search_locations or [])] if spec else []
+        if found and root / name not in found:
+            raise UserError(f"{found[0]}: this folder's {name!r} hides bench's own {name} package, which "
+                            f"bench imports by that name; run bench from another folder, or rename this one")

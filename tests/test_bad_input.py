@@ -2,6 +2,8 @@
 
 import json
 import string
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -246,3 +248,19 @@ def test_no_combo_with_the_asked_cluster_count_shows_the_board_and_what_they_fou
     result = run_cli("--data", tmp_path / "x.npy", "--grid", tmp_path / "g.toml", "--n-clusters", 3)
     assert_refused(result, "no combo found exactly 3 clusters (they found 2); nothing to vote on", tmp_path / "results")
     assert "pixels pca32 kmeans" in result[1]  # the leaderboard, before the error
+
+
+@pytest.mark.parametrize("own_package", [False, True])  # a folder of files (checkpoints); a package of one's own
+def test_a_folder_named_models_where_bench_runs_is_one_line(tmp_path, monkeypatch, own_package):
+    from bench.registry import check_packages
+    (tmp_path / "models").mkdir()
+    if own_package:
+        (tmp_path / "models" / "__init__.py").write_text("")
+    # as `python -m bench.run` in that folder: it comes first on sys.path, bench through its install
+    root = Path(__file__).resolve().parents[1]
+    monkeypatch.setattr(sys, "path", [str(tmp_path)] + [p for p in sys.path if Path(p or ".").resolve() != root])
+    monkeypatch.delitem(sys.modules, "models")
+    with pytest.raises(UserError, match=f"^{tmp_path / 'models'}: this folder's 'models' hides bench's own models"):
+        check_packages()
+    monkeypatch.undo()
+    check_packages()  # where nothing hides them
