@@ -20,7 +20,7 @@ def _at_least(minimum: int):
         except ValueError:
             raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
         if value < minimum:
-            raise argparse.ArgumentTypeError(f"{text} must be {minimum} or more")
+            raise argparse.ArgumentTypeError(f"{text.strip()} must be {minimum} or more")  # int() took the spaces
         return value
     parse.__name__ = f"whole number >= {minimum}"
     return parse
@@ -36,7 +36,7 @@ def _fraction(text: str) -> float:
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
     if not 0 <= value <= 1:
-        raise argparse.ArgumentTypeError(f"{text} must be from 0 to 1")
+        raise argparse.ArgumentTypeError(f"{text.strip()} must be from 0 to 1")  # float() took the spaces
     return value
 
 

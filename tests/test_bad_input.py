@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 from PIL import Image
@@ -160,6 +160,8 @@ flag_values = st.one_of(st.integers(-3, 60).map(str), st.text(string.printable, 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(flag=st.sampled_from(["--n-clusters", "--jobs", "--top-k", "--min-nmi", "--known-zeros", "--seed", "--epochs",
                              "--plateau", "--backend", "--grid"]), value=flag_values)
+@example(flag="--min-nmi", value="2\n").via("found by Hypothesis: a number with a newline, out of range")
+@example(flag="--top-k", value="0\n").via("the same for whole numbers")
 def test_cli_flags_run_or_refuse_in_one_line(tmp_path, small_npy, run_cli, flag, value):
     grid = tmp_path / "pixels.toml"
     grid.write_text(PIXELS_ONLY)
