@@ -7,6 +7,7 @@ factory with the defaults overridden by `params`; `names()` lists the entries.
 import importlib.util
 import inspect
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable
 
 import numpy as np
@@ -110,7 +111,6 @@ def check_packages() -> None:
     """The registries' packages are imported by name, so a folder called `models` (or
     `reducers`, `clusterers`) in the folder Python starts from, first on `sys.path`, would be
     imported instead of bench's: one clear error rather than an ImportError from inside bench."""
-    from pathlib import Path
     root = Path(__file__).resolve().parents[1]
     for name in PACKAGES:
         spec = importlib.util.find_spec(name)
